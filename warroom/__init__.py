@@ -1,0 +1,3 @@
+"""warroom: a terminal incident war-room console."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,183 @@
+"""Commands: what a person asks for, checked against the current state, becomes events.
+
+The fold accepts any valid event (it must, to converge); rules such as allowed status
+transitions are enforced here, where a person asks for the change, so they get an immediate,
+readable refusal instead of a surprising state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from warroom.domain.clock import Clock
+from warroom.domain.events import (
+    EntryAmended,
+    EntryLogged,
+    EntryRedacted,
+    Event,
+    IncidentDeclared,
+    IncidentUpdated,
+    Payload,
+    RoleAssigned,
+    describe_validation_error,
+)
+from warroom.domain.hlc import HybridClock
+from warroom.domain.ids import uuid7
+from warroom.domain.models import (
+    INCIDENT_COMMANDER,
+    EntryKind,
+    Incident,
+    Severity,
+    Status,
+    allowed_transitions,
+    canonical_role,
+)
+
+
+class DomainError(Exception):
+    """A refused action; the message is shown to the person as is."""
+
+
+class EventFactory:
+    """Stamps payloads into events for one actor on one client."""
+
+    def __init__(self, actor: str, clock: Clock, hlc: HybridClock) -> None:
+        self.actor = actor
+        self.clock = clock
+        self.hlc = hlc
+
+    def make(self, incident_id: str, payload: Payload, at: datetime | None = None) -> Event:
+        now = self.clock.now()
+        return Event(
+            id=uuid7(now),
+            incident_id=incident_id,
+            kind=payload.kind,
+            actor=self.actor,
+            at=at if at is not None else now,
+            logged_at=now,
+            hlc=self.hlc.tick(),
+            payload=payload.model_dump(mode="json"),
+        )
+
+    def new_incident_id(self) -> str:
+        return uuid7(self.clock.now())
+
+
+def _payload(model: type[Payload], **fields) -> Payload:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise DomainError(describe_validation_error(exc)) from None
+
+
+def declare(
+    factory: EventFactory,
+    *,
+    title: str,
+    severity: Severity,
+    commander: str | None = None,
+    summary: str = "",
+    impact: str = "",
+    incident_type: str | None = None,
+    at: datetime | None = None,
+) -> list[Event]:
+    """A new incident: the declaration, then the IC (the declarer unless someone is named)."""
+    incident_id = factory.new_incident_id()
+    declared = factory.make(
+        incident_id,
+        _payload(
+            IncidentDeclared,
+            title=title,
+            severity=severity,
+            summary=summary,
+            impact=impact,
+            incident_type=incident_type,
+        ),
+        at=at,
+    )
+    ic = _payload(RoleAssigned, role=INCIDENT_COMMANDER, person=commander or factory.actor)
+    return [declared, factory.make(incident_id, ic)]
+
+
+def update(
+    factory: EventFactory,
+    incident: Incident,
+    *,
+    title: str | None = None,
+    severity: Severity | None = None,
+    status: Status | None = None,
+    summary: str | None = None,
+    impact: str | None = None,
+) -> Event:
+    """Set one or more fields; refuses no-ops and disallowed status transitions."""
+    changes = {
+        name: value
+        for name, value in dict(
+            title=title, severity=severity, status=status, summary=summary, impact=impact
+        ).items()
+        if value is not None and value != getattr(incident, name)
+    }
+    if not changes:
+        raise DomainError("nothing to change: the incident already has those values")
+    if "status" in changes and changes["status"] not in allowed_transitions(incident.status):
+        allowed = ", ".join(sorted(s.value for s in allowed_transitions(incident.status)))
+        raise DomainError(
+            f"cannot go from {incident.status.value} to {changes['status'].value}; "
+            f"allowed: {allowed}"
+        )
+    return factory.make(incident.id, _payload(IncidentUpdated, **changes))
+
+
+def assign_role(factory: EventFactory, incident: Incident, role: str, person: str | None) -> Event:
+    """Give a role to someone (or clear it with ``person=None``)."""
+    try:
+        role = canonical_role(role)
+    except ValueError as exc:
+        raise DomainError(str(exc)) from None
+    person = " ".join(person.split()) if person else None
+    if role in incident.roles and incident.roles[role] == person:
+        who = person or "nobody"
+        raise DomainError(f"{role} is already {who}")
+    if role == INCIDENT_COMMANDER and person is None:
+        raise DomainError("an incident always has a commander: hand the role over instead")
+    return factory.make(incident.id, _payload(RoleAssigned, role=role, person=person))
+
+
+def log_entry(
+    factory: EventFactory,
+    incident: Incident,
+    text: str,
+    kind: EntryKind = EntryKind.NOTE,
+    at: datetime | None = None,
+) -> Event:
+    """A timeline entry; ``at`` backdates it."""
+    if at is not None and at > factory.clock.now():
+        raise DomainError("an entry cannot be dated in the future")
+    return factory.make(incident.id, _payload(EntryLogged, entry_kind=kind, text=text), at=at)
+
+
+def _editable_entry(incident: Incident, entry_id: str):
+    entry = incident.entry(entry_id)
+    if entry is None:
+        raise DomainError(f"no entry {entry_id!r} in this incident")
+    if entry.kind.is_automatic:
+        raise DomainError("automatic entries record state changes and cannot be edited")
+    return entry
+
+
+def amend_entry(factory: EventFactory, incident: Incident, entry_id: str, text: str) -> Event:
+    entry = _editable_entry(incident, entry_id)
+    if entry.redacted:
+        raise DomainError("this entry was redacted; log a new entry instead")
+    if text.strip() == entry.text:
+        raise DomainError("the text is unchanged")
+    return factory.make(incident.id, _payload(EntryAmended, entry_id=entry.id, text=text))
+
+
+def redact_entry(factory: EventFactory, incident: Incident, entry_id: str, reason: str) -> Event:
+    entry = _editable_entry(incident, entry_id)
+    if entry.redacted:
+        raise DomainError("this entry is already redacted")
+    return factory.make(incident.id, _payload(EntryRedacted, entry_id=entry.id, reason=reason))

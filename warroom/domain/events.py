@@ -1,0 +1,208 @@
+"""Events: every change to an incident is one immutable, self-describing event.
+
+The envelope is the same for every kind (id, incident, kind, actor, times, HLC); the payload is
+validated by the model registered for the kind. Payload models forbid unknown fields and bound
+every string, so a malformed event is refused at the edge (journal reader, server, importer)
+rather than half-applied.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from warroom.domain.hlc import is_hlc
+from warroom.domain.ids import is_uuid
+from warroom.domain.models import (
+    HUMAN_ENTRY_KINDS,
+    PERSON_MAX,
+    ROLE_NAME_MAX,
+    EntryKind,
+    Severity,
+    Status,
+)
+
+TITLE_MAX = 200
+TEXT_MAX = 4000
+ACTOR_MAX = PERSON_MAX
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=TEXT_MAX)]
+Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PERSON_MAX)]
+RoleName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ROLE_NAME_MAX)
+]
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: ClassVar[str]
+
+
+class IncidentDeclared(Payload):
+    """The incident exists from this event on."""
+
+    kind: ClassVar[str] = "incident.declared"
+    title: Title
+    severity: Severity
+    status: Status = Status.INVESTIGATING
+    summary: LongText = ""
+    impact: LongText = ""
+    incident_type: ShortName | None = None
+
+
+class IncidentUpdated(Payload):
+    """One or more fields set at once; each is a last-writer-wins register."""
+
+    kind: ClassVar[str] = "incident.updated"
+    title: Title | None = None
+    severity: Severity | None = None
+    status: Status | None = None
+    summary: LongText | None = None
+    impact: LongText | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "IncidentUpdated":
+        if not self.changed_fields():
+            raise ValueError("an update must set at least one field")
+        return self
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {name: value for name, value in self if value is not None}
+
+
+class RoleAssigned(Payload):
+    """Someone takes a role (or it is left empty: ``person`` None)."""
+
+    kind: ClassVar[str] = "role.assigned"
+    role: RoleName
+    person: Person | None
+
+
+class EntryLogged(Payload):
+    """A line typed into the timeline; the envelope's ``at`` is when it happened."""
+
+    kind: ClassVar[str] = "entry.logged"
+    entry_kind: EntryKind = EntryKind.NOTE
+    text: Text
+
+    @field_validator("entry_kind")
+    @classmethod
+    def _human_kind(cls, value: EntryKind) -> EntryKind:
+        if value not in HUMAN_ENTRY_KINDS:
+            raise ValueError(f"{value.value!r} entries are written automatically")
+        return value
+
+
+class EntryAmended(Payload):
+    """New text for an entry; the old text stays in the entry's history."""
+
+    kind: ClassVar[str] = "entry.amended"
+    entry_id: str
+    text: Text
+
+
+class EntryRedacted(Payload):
+    """Hide an entry's text (it stays in the journal, the entry stays in the timeline)."""
+
+    kind: ClassVar[str] = "entry.redacted"
+    entry_id: str
+    reason: Text
+
+
+PAYLOAD_MODELS: dict[str, type[Payload]] = {}
+
+
+def register_payload(model: type[Payload]) -> type[Payload]:
+    """Add an event kind. Later features (checklists, comms…) register theirs the same way."""
+    PAYLOAD_MODELS[model.kind] = model
+    return model
+
+
+for _model in (IncidentDeclared, IncidentUpdated, RoleAssigned, EntryLogged, EntryAmended, EntryRedacted):
+    register_payload(_model)
+
+
+class Event(BaseModel):
+    """The envelope every change travels in, to the journal and over the wire."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Client-generated UUIDv7; also the idempotency key.")
+    incident_id: str = Field(description="UUID of the incident this event belongs to.")
+    kind: str = Field(description="Event kind, e.g. 'entry.logged'; selects the payload model.")
+    actor: Person = Field(description="Who made the change (the server overwrites it with the authenticated user).")
+    at: AwareDatetime = Field(description="When it happened (UTC); may be backdated.")
+    logged_at: AwareDatetime = Field(description="When it was recorded (UTC).")
+    hlc: str = Field(description="Hybrid logical clock value; orders last-writer-wins fields.")
+    payload: dict[str, Any] = Field(description="Kind-specific fields.")
+
+    @field_validator("id", "incident_id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        if not is_uuid(value):
+            raise ValueError("must be a lower-case UUID string")
+        return value
+
+    @field_validator("hlc")
+    @classmethod
+    def _hlc(cls, value: str) -> str:
+        if not is_hlc(value) or len(value) > 64:
+            raise ValueError("must be a hybrid logical clock value")
+        return value
+
+    @model_validator(mode="after")
+    def _payload_matches_kind(self) -> "Event":
+        model = PAYLOAD_MODELS.get(self.kind)
+        if model is None:
+            raise ValueError(f"unknown event kind {self.kind!r}")
+        parsed = model.model_validate(self.payload)
+        # Store the canonical form (stripped strings, defaults filled) so every replica
+        # folds byte-identical payloads.
+        object.__setattr__(self, "payload", parsed.model_dump(mode="json"))
+        return self
+
+    def body(self) -> Payload:
+        """The payload as its typed model."""
+        return PAYLOAD_MODELS[self.kind].model_validate(self.payload)
+
+    def order_key(self) -> tuple[str, str, str]:
+        """Total order used by the fold: HLC, then actor, then id."""
+        return (self.hlc, self.actor, self.id)
+
+
+def parse_event(data: dict[str, Any]) -> Event:
+    """Validate a decoded event; raises ``ValueError`` with a readable message."""
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Pydantic's errors as one sentence a person can act on."""
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(p) for p in error["loc"]) or "event"
+        parts.append(f"{where}: {error['msg']}")
+    more = len(exc.errors()) - 3
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def event_time(event: Event) -> datetime:
+    return event.at

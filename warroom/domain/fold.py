@@ -1,0 +1,297 @@
+"""fold(events) -> state.
+
+The fold sorts an incident's events by ``(hlc, actor, id)`` and applies them in that order,
+after dropping duplicate ids. Because that order is a total order on the *set* of events, the
+result is the same whatever order (or how many times) the events were delivered in:
+
+* fields (title, severity, status, summary, impact) and role slots are last-writer-wins
+  registers: the later write in HLC order is applied later, so it wins;
+* the timeline only grows; amendments and redactions are events pointing at their entry, and
+  every revision stays in the entry's history;
+* state changes append an automatic timeline entry showing old → new.
+
+``IncidentFolder`` keeps the state incrementally: an event newer than everything applied is
+applied directly (the live case: one more entry); an event that sorts earlier (a late arrival
+from another client) triggers a re-fold of the incident from its event set.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+from warroom.domain.events import Event
+from warroom.domain.ids import short_id
+from warroom.domain.models import (
+    INCIDENT_COMMANDER,
+    EntryKind,
+    EntryRevision,
+    Incident,
+    RoleChange,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+
+_FIELD_LABELS = {
+    "title": "Title",
+    "severity": "Severity",
+    "status": "Status",
+    "summary": "Summary",
+    "impact": "Impact",
+}
+_FIELD_KINDS = {
+    "title": EntryKind.TITLE,
+    "severity": EntryKind.SEVERITY,
+    "status": EntryKind.STATUS,
+    "summary": EntryKind.SUMMARY,
+    "impact": EntryKind.IMPACT,
+}
+
+
+def _timeline_key(entry: TimelineEntry) -> tuple:
+    return (entry.at, entry.hlc)
+
+
+def _describe(value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+class IncidentFolder:
+    """The events of one incident and the state folded from them."""
+
+    def __init__(self, incident_id: str) -> None:
+        self.incident_id = incident_id
+        self._events: dict[str, Event] = {}
+        self.state = Incident(id=incident_id)
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._events
+
+    @property
+    def events(self) -> list[Event]:
+        """All distinct events, in fold order."""
+        return sorted(self._events.values(), key=Event.order_key)
+
+    def add(self, event: Event) -> bool:
+        """Apply one event; returns False for a duplicate (already applied)."""
+        if event.incident_id != self.incident_id:
+            raise ValueError("event belongs to another incident")
+        if event.id in self._events:
+            return False
+        self._events[event.id] = event
+        if event.hlc > self.state.last_hlc or not self.state.last_hlc:
+            _apply(self.state, event)
+        else:
+            self.refold()
+        return True
+
+    def add_many(self, events: Iterable[Event]) -> int:
+        """Apply a batch; re-folds at most once. Returns how many were new."""
+        fresh: dict[str, Event] = {}
+        for event in events:
+            if event.incident_id != self.incident_id:
+                raise ValueError("event belongs to another incident")
+            if event.id not in self._events:
+                fresh[event.id] = event
+        if not fresh:
+            return 0
+        self._events.update(fresh)
+        new = sorted(fresh.values(), key=Event.order_key)
+        if not self.state.last_hlc or new[0].hlc > self.state.last_hlc:
+            for event in new:
+                _apply(self.state, event)
+        else:
+            self.refold()
+        return len(new)
+
+    def refold(self) -> None:
+        self.state = fold_incident(self.incident_id, self._events.values())
+
+
+def fold_incident(incident_id: str, events: Iterable[Event]) -> Incident:
+    """The state of one incident from its events (duplicates and order do not matter)."""
+    unique = {e.id: e for e in events if e.incident_id == incident_id}
+    state = Incident(id=incident_id)
+    for event in sorted(unique.values(), key=Event.order_key):
+        _apply(state, event)
+    return state
+
+
+def fold(events: Iterable[Event]) -> dict[str, Incident]:
+    """Every incident's state from a mixed stream of events."""
+    by_incident: dict[str, list[Event]] = {}
+    for event in events:
+        by_incident.setdefault(event.incident_id, []).append(event)
+    return {iid: fold_incident(iid, evs) for iid, evs in by_incident.items()}
+
+
+# --- applying one event -------------------------------------------------------------------
+
+
+def _apply(state: Incident, event: Event) -> None:
+    handler = _HANDLERS.get(event.kind)
+    if handler is None:
+        # A kind this build does not know (a newer client's event): keep the state as is but
+        # make it visible rather than silently ignoring it.
+        state.problems.append(f"event {short_id(event.id)} has unknown kind {event.kind!r}")
+    else:
+        handler(state, event)
+    state.event_count += 1
+    if event.hlc > state.last_hlc:
+        state.last_hlc = event.hlc
+
+
+def _add_entry(state: Incident, event: Event, kind: EntryKind, text: str) -> TimelineEntry:
+    entry = TimelineEntry.model_construct(
+        id=event.id,
+        at=event.at,
+        logged_at=event.logged_at,
+        actor=event.actor,
+        kind=kind,
+        text=text,
+        hlc=event.hlc,
+        revisions=[
+            EntryRevision.model_construct(
+                at=event.logged_at, actor=event.actor, text=text, event_id=event.id, redaction=False
+            )
+        ],
+        redacted=False,
+    )
+    timeline = state.timeline
+    if not timeline or _timeline_key(timeline[-1]) <= _timeline_key(entry):
+        timeline.append(entry)  # the live case: no search needed
+    else:
+        bisect.insort(timeline, entry, key=_timeline_key)
+    return entry
+
+
+def _on_declared(state: Incident, event: Event) -> None:
+    p = event.payload
+    state.title = p["title"]
+    state.severity = Severity(p["severity"])
+    state.status = Status(p["status"])
+    state.summary = p.get("summary", "")
+    state.impact = p.get("impact", "")
+    state.incident_type = p.get("incident_type")
+    state.declared_at = event.at
+    state.declared_by = event.actor
+    _add_entry(
+        state,
+        event,
+        EntryKind.DECLARED,
+        f"{event.actor} declared {state.severity.value}: {state.title}",
+    )
+
+
+def _on_updated(state: Incident, event: Event) -> None:
+    changes: list[tuple[str, object, object]] = []
+    for field, value in event.payload.items():
+        if value is None:
+            continue
+        old = getattr(state, field)
+        if field == "severity":
+            value = Severity(value)
+        elif field == "status":
+            value = Status(value)
+        if old == value:
+            continue
+        setattr(state, field, value)
+        changes.append((field, old, value))
+        if field == "status":
+            if value is Status.RESOLVED:
+                state.resolved_at = event.at
+            elif old is Status.RESOLVED:
+                state.resolved_at = None
+    if not changes:
+        return  # a concurrent write already set the same value: nothing to log
+    parts = []
+    for field, old, new in changes:
+        label = _FIELD_LABELS[field]
+        if field == "status" and old is Status.RESOLVED:
+            label = "Reopened: status"
+        parts.append(f"{label} {_describe(getattr(old, 'value', old))} → {_describe(getattr(new, 'value', new))}")
+    kind = _FIELD_KINDS[changes[0][0]] if len(changes) == 1 else EntryKind.UPDATE
+    _add_entry(state, event, kind, "; ".join(parts))
+
+
+def _on_role(state: Incident, event: Event) -> None:
+    role = event.payload["role"]
+    person = event.payload["person"]
+    old = state.roles.get(role)
+    if old == person and role in state.roles:
+        return
+    state.roles[role] = person
+    state.role_history.append(
+        RoleChange.model_construct(at=event.at, role=role, old=old, new=person, actor=event.actor)
+    )
+    if old and person:
+        verb = "handed over" if role == INCIDENT_COMMANDER else "reassigned"
+        text = f"{role} {verb}: {old} → {person}"
+    elif person:
+        text = f"{role}: {person}"
+    else:
+        text = f"{role} unassigned (was {old})"
+    _add_entry(state, event, EntryKind.ROLE, text)
+
+
+def _on_logged(state: Incident, event: Event) -> None:
+    _add_entry(state, event, EntryKind(event.payload["entry_kind"]), event.payload["text"])
+
+
+def _find(state: Incident, entry_id: str) -> TimelineEntry | None:
+    for entry in reversed(state.timeline):  # amendments are usually of recent entries
+        if entry.id == entry_id:
+            return entry
+    return None
+
+
+def _on_amended(state: Incident, event: Event) -> None:
+    entry = _find(state, event.payload["entry_id"])
+    if entry is None:
+        state.problems.append(f"amendment {short_id(event.id)} points at unknown entry")
+        return
+    text = event.payload["text"]
+    entry.revisions.append(
+        EntryRevision.model_construct(
+            at=event.logged_at, actor=event.actor, text=text, event_id=event.id, redaction=False
+        )
+    )
+    if not entry.redacted:
+        entry.text = text
+
+
+def _on_redacted(state: Incident, event: Event) -> None:
+    entry = _find(state, event.payload["entry_id"])
+    if entry is None:
+        state.problems.append(f"redaction {short_id(event.id)} points at unknown entry")
+        return
+    entry.revisions.append(
+        EntryRevision.model_construct(
+            at=event.logged_at,
+            actor=event.actor,
+            text=event.payload["reason"],
+            event_id=event.id,
+            redaction=True,
+        )
+    )
+    entry.redacted = True
+    entry.text = ""
+
+
+_HANDLERS = {
+    "incident.declared": _on_declared,
+    "incident.updated": _on_updated,
+    "role.assigned": _on_role,
+    "entry.logged": _on_logged,
+    "entry.amended": _on_amended,
+    "entry.redacted": _on_redacted,
+}
+
+
+def register_handler(kind: str, handler) -> None:
+    """Later features register how their events change the state."""
+    _HANDLERS[kind] = handler

@@ -1,0 +1,355 @@
+"""The incident domain: severity, lifecycle, roles, timeline entries and the incident state.
+
+Incident state is never edited directly: it is what ``warroom.domain.fold`` computes from the
+incident's events. These models are what the UI, the CLI and the exporters read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from warroom.domain.ids import matches_ref
+
+
+class Severity(StrEnum):
+    """SEV1 is the worst. Definitions and response times follow common SRE practice."""
+
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
+
+    @property
+    def rank(self) -> int:
+        return int(self.value[3])
+
+    @property
+    def info(self) -> "SeverityInfo":
+        return SEVERITY_INFO[self]
+
+    @classmethod
+    def parse(cls, text: str | int) -> "Severity":
+        """Accepts ``1``, ``"1"``, ``"sev1"``, ``"SEV-1"``, ``"Sev 1"``."""
+        cleaned = str(text).strip().upper().replace("-", "").replace(" ", "")
+        if cleaned.isdigit():
+            cleaned = f"SEV{cleaned}"
+        try:
+            return cls(cleaned)
+        except ValueError:
+            raise ValueError(f"unknown severity {text!r}: use 1-4 or SEV1-SEV4") from None
+
+
+class SeverityInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    """One word: Critical, High, Medium, Low."""
+    definition: str
+    """What makes an incident this severe."""
+    example: str
+    """A typical incident of this severity."""
+    response_minutes: int | None
+    """How soon someone must respond; None means the next business day."""
+    update_every_minutes: int | None
+    """Default cadence of status updates; None means no cadence is enforced."""
+
+
+SEVERITY_INFO: dict[Severity, SeverityInfo] = {
+    Severity.SEV1: SeverityInfo(
+        label="Critical",
+        definition="Complete outage, data loss or security breach; all users affected",
+        example="Site down, payments failing for everyone",
+        response_minutes=5,
+        update_every_minutes=15,
+    ),
+    Severity.SEV2: SeverityInfo(
+        label="High",
+        definition="Major feature broken or degraded; significant share of users affected",
+        example="Login failing for a fifth of users",
+        response_minutes=15,
+        update_every_minutes=30,
+    ),
+    Severity.SEV3: SeverityInfo(
+        label="Medium",
+        definition="Degraded performance or a minor feature broken; limited impact",
+        example="Search slow, a non-critical feature down",
+        response_minutes=60,
+        update_every_minutes=60,
+    ),
+    Severity.SEV4: SeverityInfo(
+        label="Low",
+        definition="Minor issue with a workaround; little or no user impact",
+        example="UI glitch, a non-critical error spike",
+        response_minutes=None,
+        update_every_minutes=None,
+    ),
+}
+
+
+class Impact(StrEnum):
+    """How badly the affected users are hit (rows of the severity matrix)."""
+
+    COMPLETE_LOSS = "complete loss"
+    DEGRADED = "degraded"
+    INCONVENIENCE = "inconvenience"
+
+
+class Scope(StrEnum):
+    """How many users or how much of the service is hit (columns of the severity matrix)."""
+
+    WIDESPREAD = "widespread"
+    LIMITED = "limited"
+    MINIMAL = "minimal"
+
+
+_MATRIX: dict[tuple[Impact, Scope], Severity] = {
+    (Impact.COMPLETE_LOSS, Scope.WIDESPREAD): Severity.SEV1,
+    (Impact.COMPLETE_LOSS, Scope.LIMITED): Severity.SEV2,
+    (Impact.COMPLETE_LOSS, Scope.MINIMAL): Severity.SEV3,
+    (Impact.DEGRADED, Scope.WIDESPREAD): Severity.SEV2,
+    (Impact.DEGRADED, Scope.LIMITED): Severity.SEV3,
+    (Impact.DEGRADED, Scope.MINIMAL): Severity.SEV4,
+    (Impact.INCONVENIENCE, Scope.WIDESPREAD): Severity.SEV3,
+    (Impact.INCONVENIENCE, Scope.LIMITED): Severity.SEV4,
+    (Impact.INCONVENIENCE, Scope.MINIMAL): Severity.SEV4,
+}
+
+
+def suggest_severity(impact: Impact, scope: Scope) -> Severity:
+    """The severity matrix: impact × scope → SEV (the declare dialog's suggestion)."""
+    return _MATRIX[(impact, scope)]
+
+
+class Status(StrEnum):
+    """The incident lifecycle, in its usual order."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+    @property
+    def is_active(self) -> bool:
+        return self is not Status.RESOLVED
+
+    @classmethod
+    def parse(cls, text: str) -> "Status":
+        cleaned = text.strip().lower()
+        for status in cls:
+            if status.value.startswith(cleaned) and cleaned:
+                return status
+        names = ", ".join(s.value for s in cls)
+        raise ValueError(f"unknown status {text!r}: use one of {names}")
+
+
+def allowed_transitions(current: Status) -> frozenset[Status]:
+    """Where an incident may go next.
+
+    An active incident may move to any other status: forward as the work progresses, or back
+    (a mitigation that did not hold sends ``monitoring`` back to ``investigating``). A resolved
+    incident may only be reopened, to ``investigating`` or ``identified``; reopening is logged.
+    """
+    if current is Status.RESOLVED:
+        return frozenset({Status.INVESTIGATING, Status.IDENTIFIED})
+    return frozenset(s for s in Status if s is not current)
+
+
+# Core roles from the seeds' practice. Custom roles are any other short name.
+INCIDENT_COMMANDER = "Incident Commander"
+TECH_LEAD = "Tech Lead"
+COMMS_LEAD = "Communications Lead"
+SCRIBE = "Scribe"
+CORE_ROLES: tuple[str, ...] = (INCIDENT_COMMANDER, TECH_LEAD, COMMS_LEAD, SCRIBE)
+
+_ROLE_ALIASES = {
+    "ic": INCIDENT_COMMANDER,
+    "commander": INCIDENT_COMMANDER,
+    "incident commander": INCIDENT_COMMANDER,
+    "tl": TECH_LEAD,
+    "tech": TECH_LEAD,
+    "tech lead": TECH_LEAD,
+    "technical lead": TECH_LEAD,
+    "comms": COMMS_LEAD,
+    "cl": COMMS_LEAD,
+    "comms lead": COMMS_LEAD,
+    "communications": COMMS_LEAD,
+    "communications lead": COMMS_LEAD,
+    "scribe": SCRIBE,
+}
+
+ROLE_NAME_MAX = 40
+PERSON_MAX = 64
+
+
+def canonical_role(name: str) -> str:
+    """``ic`` → ``Incident Commander``; a custom role keeps its own (trimmed) name."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValueError("a role needs a name")
+    if len(cleaned) > ROLE_NAME_MAX:
+        raise ValueError(f"role names are at most {ROLE_NAME_MAX} characters")
+    return _ROLE_ALIASES.get(cleaned.lower(), cleaned)
+
+
+class EntryKind(StrEnum):
+    """What a timeline entry records. The first five are typed by people; the rest are
+    written automatically when the incident's state changes."""
+
+    NOTE = "note"
+    DECISION = "decision"
+    ACTION = "action"
+    HYPOTHESIS = "hypothesis"
+    TODO = "todo"
+    # automatic
+    DECLARED = "declared"
+    SEVERITY = "severity"
+    STATUS = "status"
+    TITLE = "title"
+    ROLE = "role"
+    SUMMARY = "summary"
+    IMPACT = "impact"
+    UPDATE = "update"
+
+    @property
+    def is_automatic(self) -> bool:
+        return self not in HUMAN_ENTRY_KINDS
+
+
+HUMAN_ENTRY_KINDS = frozenset(
+    {EntryKind.NOTE, EntryKind.DECISION, EntryKind.ACTION, EntryKind.HYPOTHESIS, EntryKind.TODO}
+)
+
+
+class EntryRevision(BaseModel):
+    """One version of an entry's text: the original, an amendment, or a redaction."""
+
+    at: datetime
+    """When this revision was logged (UTC)."""
+    actor: str
+    """Who wrote it."""
+    text: str
+    """The text as of this revision (a redaction keeps the reason here)."""
+    event_id: str
+    """The event that made this revision."""
+    redaction: bool = False
+    """True when this revision redacted the entry."""
+
+
+class TimelineEntry(BaseModel):
+    """One line of the incident timeline."""
+
+    id: str
+    """The id of the event that created the entry (amendments point at it)."""
+    at: datetime
+    """When it happened (UTC); may be earlier than ``logged_at`` when backdated."""
+    logged_at: datetime
+    """When it was typed (UTC)."""
+    actor: str
+    """Who logged it (for automatic entries: who made the change)."""
+    kind: EntryKind
+    """Note, decision, action, hypothesis, todo, or an automatic state-change kind."""
+    text: str
+    """The current text (after amendments); empty when redacted."""
+    hlc: str
+    """Hybrid logical clock of the creating event; breaks ties between equal ``at``."""
+    revisions: list[EntryRevision] = Field(default_factory=list)
+    """Every version, oldest first; more than one means the entry was amended or redacted."""
+    redacted: bool = False
+    """Redacted entries stay in the timeline (nothing is deleted) but their text is hidden."""
+
+    @property
+    def amended(self) -> bool:
+        return len(self.revisions) > 1
+
+    @property
+    def backdated(self) -> bool:
+        return (self.logged_at - self.at).total_seconds() >= 60
+
+
+class RoleChange(BaseModel):
+    """One assignment or handover, for the roster's history."""
+
+    at: datetime
+    role: str
+    old: str | None
+    new: str | None
+    actor: str
+
+
+class Incident(BaseModel):
+    """The folded state of one incident."""
+
+    id: str
+    """Client-generated UUIDv7 of the incident."""
+    title: str = "(unknown incident)"
+    severity: Severity = Severity.SEV4
+    status: Status = Status.INVESTIGATING
+    summary: str = ""
+    """What is happening, in a sentence or two."""
+    impact: str = ""
+    """Who is affected and how, as people would say it in an update."""
+    incident_type: str | None = None
+    """Optional category (``payments``, ``database``…) used to pre-attach runbooks."""
+    declared_at: datetime | None = None
+    """When the incident was declared; None until the declaring event has been seen."""
+    declared_by: str | None = None
+    resolved_at: datetime | None = None
+    """When it was last set to resolved; None while active (reopening clears it)."""
+    roles: dict[str, str | None] = Field(default_factory=dict)
+    """Role name → person holding it (None: explicitly unassigned)."""
+    role_history: list[RoleChange] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    """Entries sorted by (at, hlc)."""
+    last_hlc: str = ""
+    """The largest HLC applied; events arriving with a smaller one force a re-fold."""
+    event_count: int = 0
+    problems: list[str] = Field(default_factory=list)
+    """Events that could not be applied (e.g. an amendment of an entry never seen)."""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.is_active
+
+    @property
+    def commander(self) -> str | None:
+        return self.roles.get(INCIDENT_COMMANDER)
+
+    def entry(self, entry_ref: str) -> TimelineEntry | None:
+        """The entry with this id or short id; None if there is none or the ref is ambiguous."""
+        found = [entry for entry in self.timeline if matches_ref(entry.id, entry_ref)]
+        return found[0] if len(found) == 1 else None
+
+    def elapsed_seconds(self, now: datetime) -> float:
+        """Seconds since declared, frozen at resolution."""
+        if self.declared_at is None:
+            return 0.0
+        end = self.resolved_at if self.resolved_at is not None else now
+        return max(0.0, (end - self.declared_at).total_seconds())
+
+
+def incident_sort_key(incident: Incident) -> tuple:
+    """Active first, then most severe, then oldest (longest-burning) first; resolved last,
+    most recently resolved first."""
+    if incident.is_active:
+        declared = incident.declared_at.timestamp() if incident.declared_at else 0.0
+        return (0, incident.severity.rank, declared, incident.id)
+    resolved = incident.resolved_at.timestamp() if incident.resolved_at else 0.0
+    return (1, -resolved, 0, incident.id)
+
+
+def format_duration(seconds: float) -> str:
+    """``3725`` → ``1h 02m 05s``; short durations stay short (``42s``, ``5m 03s``)."""
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 24:
+        days, hours = divmod(hours, 24)
+        return f"{days}d {hours:02d}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
