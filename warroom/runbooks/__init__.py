@@ -1,0 +1,30 @@
+"""Runbooks and role checklists: Markdown files parsed into sections and tickable steps.
+
+This package is the pure parsing layer (no UI, no network). The lint command
+lives in `warroom.runbooks.lint` and is deliberately not imported here, so
+`python -m warroom.runbooks.lint` runs without a double-import warning.
+"""
+
+from warroom.runbooks.model import Runbook, Section, Step
+from warroom.runbooks.parser import (
+    MAX_RUNBOOK_BYTES,
+    RunbookError,
+    load_runbook,
+    load_runbook_dir,
+    parse_runbook,
+    runbook_files,
+    search_runbooks,
+)
+
+__all__ = [
+    "MAX_RUNBOOK_BYTES",
+    "Runbook",
+    "RunbookError",
+    "Section",
+    "Step",
+    "load_runbook",
+    "load_runbook_dir",
+    "parse_runbook",
+    "runbook_files",
+    "search_runbooks",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from warroom.domain.commands import DomainError, EventFactory
 from warroom.domain.events import Event
 from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import HybridClock
-from warroom.domain.ids import is_uuid, matches_ref
+from warroom.domain.ids import is_uuid, matches_ref, matches_ref
 from warroom.domain.models import Incident, incident_sort_key
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
@@ -56,6 +57,10 @@ class Workspace:
         self.factory = EventFactory(actor, self.clock, self.hlc)
         self.report = LoadReport()
         self._listeners: list[Callable[[str, list[Event]], None]] = []
+        # The TUI writes from a worker thread and the sync engine from its own; every public
+        # method that reads or changes the folders holds this lock. Re-entrant because
+        # ingest() calls record().
+        self._lock = threading.RLock()
 
     # --- identity --------------------------------------------------------------------------
 
@@ -83,12 +88,13 @@ class Workspace:
 
     def load(self) -> LoadReport:
         """Read every journal. Corrupt journals are reported, not half-loaded."""
-        self.journal_dir.mkdir(parents=True, exist_ok=True)
-        for path in sorted(self.journal_dir.iterdir()):
-            match = _JOURNAL_RE.match(path.name)
-            if match and is_uuid(match.group(1)) and match.group(1) not in self._journals:
-                self._open_journal(match.group(1), path)
-        return self.report
+        with self._lock:
+            self.journal_dir.mkdir(parents=True, exist_ok=True)
+            for path in sorted(self.journal_dir.iterdir()):
+                match = _JOURNAL_RE.match(path.name)
+                if match and is_uuid(match.group(1)) and match.group(1) not in self._journals:
+                    self._open_journal(match.group(1), path)
+            return self.report
 
     def _open_journal(self, incident_id: str, path: Path) -> list[Event]:
         journal = Journal(path, incident_id)
@@ -110,100 +116,107 @@ class Workspace:
     def poll(self) -> dict[str, list[Event]]:
         """Pick up events other processes wrote since the last look (new journals too).
         Returns the new events per incident."""
-        changed: dict[str, list[Event]] = {}
-        try:
-            names = os.listdir(self.journal_dir)
-        except FileNotFoundError:
-            return changed
-        for name in names:
-            match = _JOURNAL_RE.match(name)
-            if not match or not is_uuid(match.group(1)):
-                continue
-            incident_id = match.group(1)
-            if incident_id in self._broken:
-                continue
-            if incident_id not in self._journals:
-                events = self._open_journal(incident_id, self.journal_dir / name)
-                if events:
-                    changed[incident_id] = events
-                continue
+        with self._lock:
+            changed: dict[str, list[Event]] = {}
             try:
-                events = self._journals[incident_id].read_new()
-            except JournalError as exc:
-                self._broken[incident_id] = str(exc)
-                self.report.errors.append(str(exc))
-                continue
-            fresh = [e for e in events if self._folders[incident_id].add(e)]
-            if fresh:
-                self.hlc.observe(max(e.hlc for e in fresh))
-                changed[incident_id] = fresh
-        return changed
+                names = os.listdir(self.journal_dir)
+            except FileNotFoundError:
+                return changed
+            for name in names:
+                match = _JOURNAL_RE.match(name)
+                if not match or not is_uuid(match.group(1)):
+                    continue
+                incident_id = match.group(1)
+                if incident_id in self._broken:
+                    continue
+                if incident_id not in self._journals:
+                    events = self._open_journal(incident_id, self.journal_dir / name)
+                    if events:
+                        changed[incident_id] = events
+                    continue
+                try:
+                    events = self._journals[incident_id].read_new()
+                except JournalError as exc:
+                    self._broken[incident_id] = str(exc)
+                    self.report.errors.append(str(exc))
+                    continue
+                fresh = [e for e in events if self._folders[incident_id].add(e)]
+                if fresh:
+                    self.hlc.observe(max(e.hlc for e in fresh))
+                    changed[incident_id] = fresh
+            return changed
 
     # --- reading state ---------------------------------------------------------------------
 
     def incidents(self) -> list[Incident]:
         """Active first (worst SEV, oldest first), then resolved."""
-        return sorted((f.state for f in self._folders.values()), key=incident_sort_key)
+        with self._lock:
+            return sorted((f.state for f in self._folders.values()), key=incident_sort_key)
 
     def get(self, incident_ref: str) -> Incident:
-        """An incident by full id or unique prefix (people type the first 8 characters)."""
-        return self._folders[self.resolve_id(incident_ref)].state
+        """An incident by full id or short id (the last 8 hex digits people type)."""
+        with self._lock:
+            return self._folders[self.resolve_id(incident_ref)].state
 
     def resolve_id(self, incident_ref: str) -> str:
-        ref = incident_ref.strip().lower()
-        if ref in self._folders:
-            return ref
-        if ref in self._broken:
-            raise DomainError(self._broken[ref])
-        matches = [iid for iid in self._folders if matches_ref(iid, ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise UnknownIncidentError(f"{incident_ref!r} matches several incidents; type more of the id")
-        broken = [iid for iid in self._broken if matches_ref(iid, ref)]
-        if len(broken) == 1:
-            raise DomainError(self._broken[broken[0]])
-        raise UnknownIncidentError(f"no incident {incident_ref!r} in {self.data_dir}")
+        with self._lock:
+            ref = incident_ref.strip().lower()
+            if ref in self._folders:
+                return ref
+            if ref in self._broken:
+                raise DomainError(self._broken[ref])
+            matches = [iid for iid in self._folders if matches_ref(iid, ref)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise UnknownIncidentError(f"{incident_ref!r} matches several incidents; type more of the id")
+            broken = [iid for iid in self._broken if matches_ref(iid, ref)]
+            if len(broken) == 1:
+                raise DomainError(self._broken[broken[0]])
+            raise UnknownIncidentError(f"no incident {incident_ref!r} in {self.data_dir}")
 
     def events(self, incident_id: str) -> list[Event]:
-        return self._folders[incident_id].events
+        with self._lock:
+            return self._folders[incident_id].events
 
     # --- writing ---------------------------------------------------------------------------
 
     def record(self, events: list[Event]) -> None:
         """Durably journal the events, then apply them. Raises JournalError (nothing applied)."""
-        by_incident: dict[str, list[Event]] = {}
-        for event in events:
-            by_incident.setdefault(event.incident_id, []).append(event)
-        for incident_id, batch in by_incident.items():
-            if incident_id in self._broken:
-                raise DomainError(self._broken[incident_id])
-            journal = self._journals.get(incident_id)
-            if journal is None:
-                journal = Journal(self.journal_dir / f"{incident_id}.jsonl", incident_id)
-            journal.append(batch)  # raises before anything is applied
-            self._journals[incident_id] = journal
-            folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id))
-            folder.add_many(batch)
-        for listener in self._listeners:
+        with self._lock:
+            by_incident: dict[str, list[Event]] = {}
+            for event in events:
+                by_incident.setdefault(event.incident_id, []).append(event)
             for incident_id, batch in by_incident.items():
-                listener(incident_id, batch)
+                if incident_id in self._broken:
+                    raise DomainError(self._broken[incident_id])
+                journal = self._journals.get(incident_id)
+                if journal is None:
+                    journal = Journal(self.journal_dir / f"{incident_id}.jsonl", incident_id)
+                journal.append(batch)  # raises before anything is applied
+                self._journals[incident_id] = journal
+                folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id))
+                folder.add_many(batch)
+            for listener in self._listeners:
+                for incident_id, batch in by_incident.items():
+                    listener(incident_id, batch)
 
     def ingest(self, events: list[Event]) -> dict[str, list[Event]]:
         """Events from elsewhere (the sync server, an import): journal the new ones, apply.
         Returns the ones that were new, per incident."""
-        fresh: dict[str, list[Event]] = {}
-        for event in events:
-            folder = self._folders.get(event.incident_id)
-            if folder is not None and event.id in folder:
-                continue
-            fresh.setdefault(event.incident_id, []).append(event)
-        for incident_id, batch in fresh.items():
-            unique = list({e.id: e for e in batch}.values())
-            fresh[incident_id] = unique
-            self.record(unique)
-            self.hlc.observe(max(e.hlc for e in unique))
-        return fresh
+        with self._lock:
+            fresh: dict[str, list[Event]] = {}
+            for event in events:
+                folder = self._folders.get(event.incident_id)
+                if folder is not None and event.id in folder:
+                    continue
+                fresh.setdefault(event.incident_id, []).append(event)
+            for incident_id, batch in fresh.items():
+                unique = list({e.id: e for e in batch}.values())
+                fresh[incident_id] = unique
+                self.record(unique)
+                self.hlc.observe(max(e.hlc for e in unique))
+            return fresh
 
     def add_listener(self, listener: Callable[[str, list[Event]], None]) -> None:
         """Called after every durable ``record`` (the sync outbox hooks in here)."""
