@@ -19,7 +19,7 @@ from warroom.domain.commands import DomainError, EventFactory
 from warroom.domain.events import Event
 from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import HybridClock
-from warroom.domain.ids import is_uuid, matches_ref, matches_ref
+from warroom.domain.ids import is_uuid, matches_ref
 from warroom.domain.models import Incident, incident_sort_key
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
