@@ -7,6 +7,7 @@ readable refusal instead of a surprising state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -43,15 +44,23 @@ class DomainError(Exception):
 class EventFactory:
     """Stamps payloads into events for one actor on one client."""
 
-    def __init__(self, actor: str, clock: Clock, hlc: HybridClock) -> None:
+    def __init__(
+        self,
+        actor: str,
+        clock: Clock,
+        hlc: HybridClock,
+        new_id: Callable[[datetime], str] = uuid7,
+    ) -> None:
         self.actor = actor
         self.clock = clock
         self.hlc = hlc
+        self.new_id = new_id
+        """Id generator; tests and the sample-data generator pass a seeded one."""
 
     def make(self, incident_id: str, payload: Payload, at: datetime | None = None) -> Event:
         now = self.clock.now()
         return Event(
-            id=uuid7(now),
+            id=self.new_id(now),
             incident_id=incident_id,
             kind=payload.kind,
             actor=self.actor,
@@ -62,7 +71,7 @@ class EventFactory:
         )
 
     def new_incident_id(self) -> str:
-        return uuid7(self.clock.now())
+        return self.new_id(self.clock.now())
 
 
 def _payload(model: type[Payload], **fields) -> Payload:

@@ -1,0 +1,479 @@
+"""Command-line entry points: the TUI, the scriptable commands, the server.
+
+Start-up matters (an IC opens this under stress), so heavy modules (Textual, httpx, the
+server) are imported inside the command that needs them, never at module level.
+
+Exit codes: 0 done, 1 refused (unknown incident, bad time, unreadable data), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A refused command: printed to stderr without a traceback, exit 1."""
+
+
+# --- shared options ------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
+    # Accepted before or after the command name. On subcommands the default is SUPPRESS so
+    # a value given before the command (`warroom --data-dir D list`) is not reset to None.
+    default = None if top_level else argparse.SUPPRESS
+    parser.add_argument("--data-dir", type=Path, default=default, help="incident journals directory (env WARROOM_DATA_DIR)")
+    parser.add_argument("--as", dest="user", metavar="NAME", default=default, help="your name on the timeline (env WARROOM_USER)")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom",
+        description="Incident war-room console. With no command, opens the TUI.",
+    )
+    _common(parser, top_level=True)
+    parser.add_argument("--theme", help="Textual theme name (e.g. warroom-dark, warroom-light)")
+    parser.add_argument("--server", help="sync with this warroom server URL (env WARROOM_SERVER)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="open the TUI on a throwaway copy of the sample incidents")
+    _common(demo)
+    demo.add_argument("--theme", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    demo.add_argument("--keep", action="store_true", help="print where the copy is and keep it")
+
+    lst = sub.add_parser("list", help="list incidents, active first")
+    _common(lst)
+    lst.add_argument("--json", action="store_true")
+
+    declare = sub.add_parser("declare", help="declare an incident; prints its id")
+    _common(declare)
+    declare.add_argument("--title", required=True)
+    declare.add_argument("--sev", required=True, help="1-4 or SEV1-SEV4")
+    declare.add_argument("--ic", help="incident commander (default: you)")
+    declare.add_argument("--summary", default="")
+    declare.add_argument("--impact", default="")
+    declare.add_argument("--type", dest="incident_type", help="incident type, e.g. payments")
+
+    log = sub.add_parser("log", help="add a timeline entry")
+    _common(log)
+    log.add_argument("incident")
+    log.add_argument("text", nargs="+")
+    log.add_argument("--at", help="when it happened: HH:MM (UTC today) or ISO 8601")
+    log.add_argument("--kind", default="note", help="note, decision, action, hypothesis, todo")
+
+    setp = sub.add_parser("set", help="change severity, status or title")
+    _common(setp)
+    setp.add_argument("incident")
+    setp.add_argument("--sev")
+    setp.add_argument("--status")
+    setp.add_argument("--title")
+    setp.add_argument("--summary")
+    setp.add_argument("--impact")
+
+    assign = sub.add_parser("assign", help="give a role to someone (ic, tech, comms, scribe or any name)")
+    _common(assign)
+    assign.add_argument("incident")
+    assign.add_argument("role")
+    assign.add_argument("person")
+
+    amend = sub.add_parser("amend", help="replace an entry's text (history is kept)")
+    _common(amend)
+    amend.add_argument("incident")
+    amend.add_argument("entry")
+    amend.add_argument("text", nargs="+")
+
+    redact = sub.add_parser("redact", help="hide an entry's text (it stays in the journal)")
+    _common(redact)
+    redact.add_argument("incident")
+    redact.add_argument("entry")
+    redact.add_argument("--reason", required=True)
+
+    show = sub.add_parser("show", help="an incident's state and timeline, oldest first")
+    _common(show)
+    show.add_argument("incident")
+    show.add_argument("--json", action="store_true")
+
+    # Commands implemented in their own packages; argv after the name is passed through.
+    for name, help_text in (
+        ("server", "run the shared sync server, or manage its tokens (warroom server --help)"),
+        ("login", "save a server URL and token for sync"),
+        ("sync", "push pending events and pull the feed once"),
+        ("runbooks", "runbook tools (warroom runbooks lint PATH…)"),
+    ):
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+_PASSTHROUGH = {"server", "login", "sync", "runbooks"}
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _data_dir(args: argparse.Namespace, config) -> Path:
+    from warroom.store import paths
+
+    if args.data_dir:
+        return args.data_dir.expanduser()
+    if os.environ.get(paths.DATA_DIR_ENV):
+        return paths.default_data_dir()
+    return (config.data_dir or paths.default_data_dir()).expanduser()
+
+
+def _load_config():
+    from warroom.store.config import ConfigError, load_config
+
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _open_workspace(args: argparse.Namespace):
+    from warroom.store.config import login_name, resolve_user
+    from warroom.store.workspace import Workspace
+
+    config = _load_config()
+    actor = resolve_user(getattr(args, "user", None), config) or login_name()
+    workspace = Workspace(_data_dir(args, config), actor)
+    report = workspace.load()
+    for warning in report.warnings:
+        print(f"warroom: warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"warroom: error: {error}", file=sys.stderr)
+    return workspace
+
+
+def _record(workspace, events) -> None:
+    from warroom.store.journal import JournalError
+
+    try:
+        workspace.record(events)
+    except JournalError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _after_write(workspace, args) -> None:
+    """With a server configured, try one push; the events are already safe locally."""
+    server = getattr(args, "server", None) or os.environ.get("WARROOM_SERVER")
+    try:
+        from warroom.sync.cli import try_push
+    except ImportError:
+        return
+    message = try_push(workspace, server)
+    if message:
+        print(f"warroom: {message}", file=sys.stderr)
+
+
+def _severity(text: str):
+    from warroom.domain.models import Severity
+
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _status(text: str):
+    from warroom.domain.models import Status
+
+    try:
+        return Status.parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_list(args) -> int:
+    from warroom.domain.ids import short_id
+    from warroom.domain.models import format_duration
+
+    workspace = _open_workspace(args)
+    incidents = workspace.incidents()
+    now = workspace.clock.now()
+    if args.json:
+        print(json.dumps([
+            {
+                "id": i.id,
+                "short_id": short_id(i.id),
+                "title": i.title,
+                "severity": i.severity.value,
+                "status": i.status.value,
+                "declared_at": i.declared_at.isoformat() if i.declared_at else None,
+                "commander": i.commander,
+            }
+            for i in incidents
+        ], indent=2))
+        return EXIT_OK
+    if not incidents:
+        print("no incidents (declare one with: warroom declare --title TEXT --sev N)")
+    for incident in incidents:
+        elapsed = format_duration(incident.elapsed_seconds(now))
+        print(
+            f"{short_id(incident.id)}  {incident.severity.value}  {incident.status.value:<13} "
+            f"{elapsed:>11}  {incident.title}  (IC: {incident.commander or '—'})"
+        )
+    return EXIT_OK
+
+
+def cmd_declare(args) -> int:
+    from warroom.domain import commands
+
+    workspace = _open_workspace(args)
+    events = commands.declare(
+        workspace.factory,
+        title=args.title,
+        severity=_severity(args.sev),
+        commander=args.ic,
+        summary=args.summary,
+        impact=args.impact,
+        incident_type=args.incident_type,
+    )
+    _record(workspace, events)
+    print(events[0].incident_id)
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
+def cmd_log(args) -> int:
+    from warroom.domain import commands
+    from warroom.domain.models import EntryKind, HUMAN_ENTRY_KINDS
+    from warroom.domain.scribe import ScribeError, parse_when
+
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    try:
+        kind = EntryKind(args.kind.lower())
+    except ValueError:
+        kind = None
+    if kind not in HUMAN_ENTRY_KINDS:
+        names = ", ".join(sorted(k.value for k in HUMAN_ENTRY_KINDS))
+        raise CliError(f"unknown kind {args.kind!r}: use {names}")
+    at = None
+    if args.at:
+        try:
+            at = parse_when(args.at, workspace.clock.now())
+        except ScribeError as exc:
+            raise CliError(str(exc)) from None
+    event = commands.log_entry(workspace.factory, incident, " ".join(args.text), kind, at)
+    _record(workspace, [event])
+    from warroom.domain.ids import short_id
+
+    print(short_id(event.id))
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
+def cmd_set(args) -> int:
+    from warroom.domain import commands
+
+    if not any((args.sev, args.status, args.title, args.summary, args.impact)):
+        raise CliError("nothing to set: give --sev, --status, --title, --summary or --impact")
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    event = commands.update(
+        workspace.factory,
+        incident,
+        severity=_severity(args.sev) if args.sev else None,
+        status=_status(args.status) if args.status else None,
+        title=args.title,
+        summary=args.summary,
+        impact=args.impact,
+    )
+    _record(workspace, [event])
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
+def cmd_assign(args) -> int:
+    from warroom.domain import commands
+
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    _record(workspace, [commands.assign_role(workspace.factory, incident, args.role, args.person)])
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
+def cmd_amend(args) -> int:
+    from warroom.domain import commands
+
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    _record(workspace, [commands.amend_entry(workspace.factory, incident, args.entry, " ".join(args.text))])
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
+def cmd_redact(args) -> int:
+    from warroom.domain import commands
+
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    _record(workspace, [commands.redact_entry(workspace.factory, incident, args.entry, args.reason)])
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from warroom.domain.ids import short_id
+    from warroom.domain.models import format_duration
+
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    if args.json:
+        print(incident.model_dump_json(indent=2))
+        return EXIT_OK
+    now = workspace.clock.now()
+    print(f"{incident.severity.value} {incident.title}")
+    print(f"  id:       {incident.id} ({short_id(incident.id)})")
+    print(f"  status:   {incident.status.value}")
+    if incident.declared_at:
+        print(f"  declared: {incident.declared_at:%Y-%m-%d %H:%M:%S} UTC by {incident.declared_by}"
+              f" ({format_duration(incident.elapsed_seconds(now))})")
+    if incident.summary:
+        print(f"  summary:  {incident.summary}")
+    if incident.impact:
+        print(f"  impact:   {incident.impact}")
+    for role, person in incident.roles.items():
+        print(f"  {role}: {person or '—'}")
+    print()
+    for entry in incident.timeline:
+        text = f"[redacted: {entry.revisions[-1].text}]" if entry.redacted else entry.text
+        marks = " (amended)" if entry.amended and not entry.redacted else ""
+        print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {short_id(entry.id)}  {entry.kind.value:<10} "
+              f"{entry.actor:<12} {text}{marks}")
+    return EXIT_OK
+
+
+def cmd_tui(args, *, demo: bool = False) -> int:
+    config = _load_config()
+    from warroom.store.config import login_name, resolve_user
+
+    data_dir = _data_dir(args, config)
+    user = resolve_user(args.user, config)
+    if demo:
+        data_dir = _make_demo_copy(keep=args.keep)
+        user = user or login_name()
+    from warroom.ui.app import run_app
+
+    try:
+        return run_app(
+            data_dir=data_dir,
+            user=user,
+            config=config,
+            theme=args.theme,
+            server=getattr(args, "server", None) or os.environ.get("WARROOM_SERVER"),
+        )
+    finally:
+        if demo and not args.keep:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def _make_demo_copy(*, keep: bool) -> Path:
+    """The sample incidents copied (time-shifted) to a temp dir; sample_data/ is never changed."""
+    from warroom.domain.clock import SystemClock
+    from warroom.store import paths
+    from warroom.store.demo import copy_sample_incidents
+    from warroom.store.journal import JournalError
+
+    source = paths.sample_data_dir() / "incidents"
+    if not source.is_dir():
+        raise CliError(f"sample data not found at {source} (run from a checkout of warroom)")
+    root = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
+    data_dir = root / "data"
+    try:
+        copy_sample_incidents(source, data_dir, SystemClock().now())
+    except JournalError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        raise CliError(f"the sample data is damaged: {exc}") from None
+    if keep:
+        print(f"demo data: {data_dir}", file=sys.stderr)
+    return data_dir
+
+
+_COMMANDS = {
+    "list": cmd_list,
+    "declare": cmd_declare,
+    "log": cmd_log,
+    "set": cmd_set,
+    "assign": cmd_assign,
+    "amend": cmd_amend,
+    "redact": cmd_redact,
+    "show": cmd_show,
+}
+
+
+def _passthrough(name: str, argv: list[str]) -> int:
+    if name == "server":
+        from warroom.server.cli import main as server_main
+
+        return server_main(argv)
+    if name == "login":
+        from warroom.sync.cli import login_main
+
+        return login_main(argv)
+    if name == "sync":
+        from warroom.sync.cli import sync_main
+
+        parser = argparse.ArgumentParser(prog="warroom sync")
+        _common(parser, top_level=True)
+        parser.add_argument("--server", help="server URL (env WARROOM_SERVER)")
+        args, rest = parser.parse_known_args(argv)
+        return sync_main(rest + (["--server", args.server] if args.server else []), _open_workspace(args))
+    if name == "runbooks":
+        if not argv or argv[0] != "lint":
+            print("usage: warroom runbooks lint PATH... [--json]", file=sys.stderr)
+            return EXIT_USAGE
+        from warroom.runbooks.lint import main as lint_main
+
+        return lint_main(argv[1:])
+    raise AssertionError(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from warroom.domain.commands import DomainError
+
+    # Pass-through commands parse their own options (after global --data-dir/--as if given).
+    for index, word in enumerate(argv):
+        if word in _PASSTHROUGH:
+            try:
+                return _passthrough(word, argv[:index] + argv[index + 1:] if word == "sync" else argv[index + 1:])
+            except CliError as exc:
+                print(f"warroom: {exc}", file=sys.stderr)
+                return EXIT_REFUSED
+            except BrokenPipeError:
+                sys.stderr.close()
+                return EXIT_OK
+        if not word.startswith("-"):
+            break
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return cmd_tui(args)
+        if args.command == "demo":
+            return cmd_tui(args, demo=True)
+        return _COMMANDS[args.command](args)
+    except (CliError, DomainError) as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `warroom show X | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_OK

@@ -1,0 +1,216 @@
+"""``warroom server``: run the sync server, and manage its access tokens.
+
+    warroom server [--data-dir D] [--host 127.0.0.1] [--port 8765] [--insecure-no-auth]
+    warroom server token add NAME [--admin] [--data-dir D]
+    warroom server token list [--data-dir D]
+    warroom server token revoke NAME [--data-dir D]
+
+The data dir defaults to platformdirs' user data dir for "warroom-server", or
+``WARROOM_SERVER_DATA_DIR``. The server fails closed: with no token configured it refuses to
+start unless ``--insecure-no-auth`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from warroom.server import DEFAULT_HOST, DEFAULT_PORT
+from warroom.server.db import DB_FILE_NAME, EventStore, StoreError
+
+DATA_DIR_ENV = "WARROOM_SERVER_DATA_DIR"
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def default_data_dir() -> Path:
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("warroom-server"))
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where the database lives (default: ${DATA_DIR_ENV} or {default_data_dir()})",
+    )
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom server",
+        description="Run the shared warroom sync server (FastAPI on uvicorn, SQLite).",
+        epilog=(
+            "Tokens: `warroom server token add NAME [--admin]`, `warroom server token list`, "
+            "`warroom server token revoke NAME`."
+        ),
+    )
+    _add_data_dir(parser)
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve without tokens: anyone who can reach the port can read and write everything",
+    )
+    return parser
+
+
+def _token_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warroom server token", description="Manage access tokens.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add", help="create a token for a user and print it once")
+    add.add_argument("name", help="the user's name; their events must carry it as actor")
+    add.add_argument("--admin", action="store_true", help="may act for anyone, resolve, hand over IC")
+    _add_data_dir(add)
+    listing = commands.add_parser("list", help="list users with tokens")
+    _add_data_dir(listing)
+    revoke = commands.add_parser("revoke", help="delete a user's token")
+    revoke.add_argument("name")
+    _add_data_dir(revoke)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``warroom server …``; returns the exit code."""
+    if argv and argv[0] == "token":
+        return _token_main(argv[1:])
+    return _run_main(argv)
+
+
+def _open_store(data_dir: Path) -> EventStore:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return EventStore(data_dir / DB_FILE_NAME)
+
+
+def _token_main(argv: list[str]) -> int:
+    from warroom.server.auth import create_token
+
+    args = _token_parser().parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    try:
+        store = _open_store(data_dir)
+    except (StoreError, OSError) as exc:
+        print(f"warroom server: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.command == "add":
+            try:
+                token = create_token(store, args.name, admin=args.admin)
+            except (ValueError, StoreError) as exc:
+                print(f"warroom server: {exc}", file=sys.stderr)
+                return 1
+            role = "admin" if args.admin else "user"
+            print(f"Created a token for {args.name.strip()!r} ({role}). It is shown only this once:")
+            print()
+            print(f"    {token}")
+            print()
+            print("Give it to them privately; they run: warroom login http://SERVER:PORT --token TOKEN")
+            return 0
+        if args.command == "list":
+            tokens = store.tokens()
+            if not tokens:
+                print(f"no tokens in {data_dir}; add one with: warroom server token add NAME --admin")
+                return 0
+            for record in tokens:
+                flag = "admin" if record.admin else "user "
+                print(f"{record.name:<30} {flag}  created {record.created_at}")
+            return 0
+        if store.remove_token(args.name.strip()):
+            print(f"revoked the token of {args.name.strip()!r}")
+            return 0
+        print(f"warroom server: no token named {args.name!r} (see `warroom server token list`)", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _run_main(argv: list[str]) -> int:
+    args = _run_parser().parse_args(argv)
+    data_dir = (args.data_dir or default_data_dir()).expanduser()
+    try:
+        store = _open_store(data_dir)
+        token_count = len(store.tokens())
+        store.close()
+    except (StoreError, OSError) as exc:
+        print(f"warroom server: {exc}", file=sys.stderr)
+        return 1
+    if token_count == 0 and not args.insecure_no_auth:
+        data_flag = f" --data-dir {data_dir}" if args.data_dir else ""
+        print(
+            "warroom server: no access tokens are configured, so the server will not start "
+            "(it fails closed). Create the first one with:\n\n"
+            f"    warroom server token add YOUR-NAME --admin{data_flag}\n\n"
+            "or start with --insecure-no-auth for a throwaway local trial.",
+            file=sys.stderr,
+        )
+        return 2
+
+    import uvicorn
+
+    from warroom.server.app import UNSAFE_NO_DEDUPE_ENV, create_app
+
+    try:
+        app = create_app(data_dir / DB_FILE_NAME, auth_required=not args.insecure_no_auth)
+    except StoreError as exc:
+        print(f"warroom server: {exc}", file=sys.stderr)
+        return 1
+    lines = [f"warroom server: serving {data_dir} on http://{_url_host(args.host)}:{args.port}"]
+    if args.insecure_no_auth:
+        lines.append(
+            "  AUTH IS OFF (--insecure-no-auth): anyone who can reach this port can read and "
+            "write every incident."
+        )
+        if args.host not in _LOOPBACK:
+            lines.append(f"  ...and {args.host} is not a loopback address. Do not do this on a shared network.")
+    else:
+        lines.append(f"  {token_count} user token(s); add more with `warroom server token add NAME`.")
+    if os.environ.get(UNSAFE_NO_DEDUPE_ENV) == "1":
+        lines.append(f"  {UNSAFE_NO_DEDUPE_ENV}=1: duplicate events WILL be stored (test mode).")
+    banner = "\n".join(lines)
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(banner, flush=True)
+
+        async def shutdown(self, sockets=None) -> None:
+            # Answer held long-polls now; otherwise a graceful stop waits for their timeout.
+            await app.state.feed_signal.close()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+    )
+    server = _Server(config)
+    try:
+        server.run()
+    except SystemExit as exc:
+        if not server.started:
+            print(
+                f"warroom server: could not listen on {args.host}:{args.port} (is another "
+                "server using that port? pick another with --port)",
+                file=sys.stderr,
+            )
+            return 1
+        return int(exc.code or 0)
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,452 @@
+"""The warroom Textual app: five panes over one workspace.
+
+Widgets render state and post intents; this class turns intents into domain commands and
+hands the resulting events to a thread worker that journals them (fsync) before the UI shows
+them as saved. The UI thread never waits on the disk or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from warroom.domain import commands
+from warroom.domain.clock import Clock, SystemClock
+from warroom.domain.commands import DomainError
+from warroom.domain.events import Event
+from warroom.domain.models import Incident, allowed_transitions
+from warroom.domain.scribe import ScribeError, parse_scribe_line
+from warroom.store.config import Config, ConfigError, login_name, save_config
+from warroom.store.journal import JournalError
+from warroom.store.workspace import Workspace
+from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
+from warroom.ui.screens.entry import EntryScreen
+from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
+from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
+from warroom.ui.widgets.header import HeaderBar
+from warroom.ui.widgets.incidents import IncidentList
+from warroom.ui.widgets.placeholders import ChecklistPane, CommsPane
+from warroom.ui.widgets.roster import RosterList
+from warroom.ui.widgets.scribe import ScribeInput
+from warroom.ui.widgets.timeline import TimelineView, describe_entry
+
+_PANES = {
+    "incidents": "#incidents",
+    "timeline": "#timeline",
+    "roster": "#roster",
+    "checklist": "#checklist",
+    "comms": "#comms",
+}
+
+# How often to look for entries written by other processes (the CLI, another TUI).
+JOURNAL_POLL_SECONDS = 0.5
+
+
+class WarRoomApp(App[int]):
+    """The incident war-room console.
+
+    | Key | Action |
+    | --- | --- |
+    | n | declare an incident |
+    | i | log an entry (focus the scribe input) |
+    | s / t | set severity / status |
+    | r | assign a role / hand over |
+    | e / x | amend / redact the selected entry |
+    | u | UTC ↔ local time |
+    | 1-5 | focus incidents, timeline, roster, checklist, comms |
+    | ctrl+p | command palette |
+    | ctrl+q | quit |
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "warroom"
+
+    BINDINGS = [
+        Binding("n", "declare", "Declare", id="incident.declare", tooltip="Declare a new incident"),
+        Binding("i", "focus_scribe", "Log", id="scribe.focus", tooltip="Type a timeline entry"),
+        Binding("s", "set_severity", "SEV", id="incident.severity", tooltip="Change the severity"),
+        Binding("t", "set_status", "Status", id="incident.status", tooltip="Move the incident along its lifecycle"),
+        Binding("r", "assign_role", "Role", id="incident.assign_role", tooltip="Assign a role or hand over"),
+        Binding("u", "toggle_local_time", "UTC/local", id="view.local_time", tooltip="Show times in UTC or local time"),
+        Binding("1", "focus_pane('incidents')", "Incidents", show=False, id="focus.incidents"),
+        Binding("2", "focus_pane('timeline')", "Timeline", show=False, id="focus.timeline"),
+        Binding("3", "focus_pane('roster')", "Roster", show=False, id="focus.roster"),
+        Binding("4", "focus_pane('checklist')", "Checklist", show=False, id="focus.checklist"),
+        Binding("5", "focus_pane('comms')", "Comms", show=False, id="focus.comms"),
+    ]
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        config: Config | None = None,
+        clock: Clock | None = None,
+        theme: str | None = None,
+        ask_name: bool = False,
+        save_settings: bool = True,
+        poll_journals: bool = True,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.clock = clock or workspace.clock or SystemClock()
+        self.config = config or Config()
+        self._requested_theme = theme or self.config.theme
+        self._ask_name = ask_name
+        self._save_settings = save_settings
+        self._poll_journals = poll_journals
+        self.selected_id: str | None = None
+        self.loaded = False
+
+    # --- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield Static(id="load-errors")
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                incidents = IncidentList(id="incidents", classes="pane")
+                incidents.border_title = "1 Incidents"
+                yield incidents
+                roster = RosterList(id="roster", classes="pane")
+                roster.border_title = "3 Roster"
+                yield roster
+                checklist = ChecklistPane(id="checklist")
+                checklist.add_class("pane")
+                checklist.border_title = "4 Checklist"
+                yield checklist
+                comms = CommsPane(id="comms")
+                comms.add_class("pane")
+                comms.border_title = "5 Comms"
+                yield comms
+            with Vertical(id="main"):
+                timeline = TimelineView(id="timeline", classes="pane")
+                timeline.border_title = "2 Timeline"
+                yield timeline
+                yield Static(id="detail")
+                yield ScribeInput(id="scribe")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._install_themes()
+        header = self.query_one(HeaderBar)
+        header.user = self.workspace.actor
+        header.now = self.clock.now()
+        self.set_interval(1.0, self._tick)
+        self.query_one(TimelineView).local_time = self.config.local_time
+        self.query_one(TimelineView).loading = True
+        self.run_worker(self._load, thread=True, group="load", name="load journals")
+        if self._ask_name:
+            self.push_screen(
+                TextPrompt(
+                    "Your name on the timeline",
+                    value=self.workspace.actor or login_name(),
+                    hint="Everyone in the incident sees this name · Enter saves",
+                    max_length=64,
+                ),
+                self._name_chosen,
+            )
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.size.height < 32, "-compact")
+
+    def _install_themes(self) -> None:
+        themes, failures = load_themes()
+        if not themes:
+            themes = [FALLBACK_THEME]
+        for theme in themes:
+            self.register_theme(theme)
+        if failures:
+            self.notify("Some themes could not load:\n" + "\n".join(failures), severity="warning", timeout=10)
+        wanted = self._requested_theme
+        if wanted not in self.available_themes:
+            self.notify(f"Unknown theme {wanted!r}; using {DEFAULT_THEME}.", severity="warning")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else themes[0].name
+        self.theme = wanted
+
+    # --- loading and following ---------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Thread: read every journal, then hand over to the UI thread."""
+        report = self.workspace.load()
+        self.call_from_thread(self._loaded, report.warnings, report.errors)
+
+    def _loaded(self, warnings: list[str], errors: list[str]) -> None:
+        self.loaded = True
+        self.query_one(TimelineView).loading = False
+        incidents = self.workspace.incidents()
+        if incidents and self.selected_id is None:
+            self.selected_id = incidents[0].id
+        self.refresh_views(reset_timeline=True)
+        for warning in warnings:
+            self.notify(warning, title="Journal repaired", severity="warning", timeout=15)
+        if errors:
+            banner = self.query_one("#load-errors", Static)
+            banner.update("⚠ Not loaded (nothing was changed): " + " | ".join(errors))
+            banner.add_class("-shown")
+        if self._poll_journals:
+            self.set_interval(JOURNAL_POLL_SECONDS, self._poll)
+        if not self._ask_name:
+            self.action_focus_scribe() if incidents else self.query_one(IncidentList).focus()
+
+    def _poll(self) -> None:
+        self.run_worker(self._poll_thread, thread=True, group="poll", exclusive=True, name="follow journals")
+
+    def _poll_thread(self) -> None:
+        if self.workspace.poll():
+            self.call_from_thread(self.refresh_views)
+
+    def _tick(self) -> None:
+        self.query_one(HeaderBar).now = self.clock.now()
+
+    # --- state → widgets ---------------------------------------------------------------------
+
+    @property
+    def current(self) -> Incident | None:
+        if self.selected_id is None:
+            return None
+        try:
+            return self.workspace.get(self.selected_id)
+        except DomainError:
+            return None
+
+    def refresh_views(self, *, reset_timeline: bool = False) -> None:
+        incident = self.current
+        self.query_one(IncidentList).show(self.workspace.incidents(), self.selected_id)
+        self.query_one(HeaderBar).incident = incident
+        self.query_one(RosterList).show(incident)
+        timeline = self.query_one(TimelineView)
+        timeline.show(incident.timeline if incident else [], reset=reset_timeline)
+        timeline.border_subtitle = f"{len(incident.timeline)} entries" if incident else ""
+
+    def select_incident(self, incident_id: str) -> None:
+        if incident_id != self.selected_id:
+            self.selected_id = incident_id
+            self.refresh_views(reset_timeline=True)
+
+    def on_incident_list_selected(self, message: IncidentList.Selected) -> None:
+        self.select_incident(message.incident_id)
+
+    def on_timeline_view_cursor_moved(self, message: TimelineView.CursorMoved) -> None:
+        detail = self.query_one("#detail", Static)
+        if message.entry is None:
+            detail.update("")
+        else:
+            detail.update(describe_entry(message.entry, local_time=self.query_one(TimelineView).local_time))
+
+    # --- saving ------------------------------------------------------------------------------
+
+    def save(
+        self,
+        events: list[Event],
+        *,
+        done: Callable[[], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """Journal ``events`` in a worker; ``done`` runs on the UI thread once they are on disk."""
+
+        def write() -> None:
+            try:
+                self.workspace.record(events)
+            except (JournalError, DomainError, OSError) as exc:
+                self.call_from_thread(self._save_failed, str(exc), failed)
+                return
+            self.call_from_thread(self._saved, events, done)
+
+        self.run_worker(write, thread=True, group="journal", name="save events")
+
+    def _saved(self, events: list[Event], done: Callable[[], None] | None) -> None:
+        self.refresh_views()
+        if done is not None:
+            done()
+
+    def _save_failed(self, reason: str, failed: Callable[[str], None] | None) -> None:
+        self.notify(reason, title="Not saved", severity="error", timeout=30)
+        if failed is not None:
+            failed(reason)
+
+    def _run_command(self, make_events: Callable[[], list[Event]], done: Callable[[], None] | None = None) -> None:
+        """Build events from a domain command; a refusal becomes a notification."""
+        try:
+            events = make_events()
+        except DomainError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.save(events, done=done)
+
+    def _require_incident(self) -> Incident | None:
+        incident = self.current
+        if incident is None:
+            self.notify("No incident selected. Press n to declare one.", severity="warning")
+        return incident
+
+    # --- scribe ------------------------------------------------------------------------------
+
+    def on_scribe_input_entry_submitted(self, message: ScribeInput.EntrySubmitted) -> None:
+        scribe = self.query_one(ScribeInput)
+        incident = self._require_incident()
+        if incident is None:
+            scribe.mark_failed("no incident selected")
+            return
+        try:
+            line = parse_scribe_line(message.text, self.clock.now())
+            event = commands.log_entry(self.workspace.factory, incident, line.text, line.kind, line.at)
+        except (ScribeError, DomainError) as exc:
+            scribe.mark_failed(str(exc))
+            self.notify(str(exc), severity="warning")
+            return
+        self.save([event], done=lambda: scribe.mark_saved(message.text), failed=scribe.mark_failed)
+
+    def on_scribe_input_left(self) -> None:
+        self.query_one(TimelineView).focus()
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def action_focus_scribe(self) -> None:
+        self.query_one(ScribeInput).focus()
+
+    def action_focus_pane(self, pane: str) -> None:
+        self.query_one(_PANES[pane]).focus()
+
+    def action_toggle_local_time(self) -> None:
+        timeline = self.query_one(TimelineView)
+        timeline.local_time = not timeline.local_time
+        self.notify("Times in local time" if timeline.local_time else "Times in UTC", timeout=2)
+
+    def action_declare(self) -> None:
+        def declared(request: DeclareRequest | None) -> None:
+            if request is None:
+                return
+            try:
+                events = commands.declare(
+                    self.workspace.factory,
+                    title=request.title,
+                    severity=request.severity,
+                    commander=request.commander,
+                    impact=request.impact,
+                )
+            except DomainError as exc:
+                self.notify(str(exc), severity="warning")
+                return
+
+            def show_new() -> None:
+                self.select_incident(events[0].incident_id)
+                self.notify(f"Declared {request.severity.value}: {request.title}", severity="information")
+                self.action_focus_scribe()
+
+            self.save(events, done=show_new)
+
+        self.push_screen(DeclareScreen(self.workspace.actor), declared)
+
+    def action_set_severity(self) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+
+        def chosen(severity) -> None:
+            if severity is not None:
+                self._run_command(lambda: [commands.update(self.workspace.factory, self.workspace.get(incident.id), severity=severity)])
+
+        self.push_screen(SeverityPicker(incident.severity), chosen)
+
+    def action_set_status(self) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+
+        def chosen(status) -> None:
+            if status is not None:
+                self._run_command(lambda: [commands.update(self.workspace.factory, self.workspace.get(incident.id), status=status)])
+
+        self.push_screen(StatusPicker(incident.status, allowed_transitions(incident.status)), chosen)
+
+    def action_assign_role(self, role: str | None = None) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                role_name, person = result
+                self._run_command(lambda: [commands.assign_role(self.workspace.factory, self.workspace.get(incident.id), role_name, person)])
+
+        self.push_screen(AssignRoleScreen(incident.roles, role), chosen)
+
+    def on_roster_list_assign_requested(self, message: RosterList.AssignRequested) -> None:
+        self.action_assign_role(message.role)
+
+    def on_timeline_view_entry_chosen(self, message: TimelineView.EntryChosen) -> None:
+        entry = message.entry
+        incident = self.current
+        if incident is None:
+            return
+        if message.intent == "details":
+            self.push_screen(EntryScreen(entry, local_time=self.query_one(TimelineView).local_time))
+            return
+        if entry.kind.is_automatic:
+            self.notify("Automatic entries record state changes and cannot be edited.", severity="warning")
+            return
+        if message.intent == "amend":
+            def amended(text: str | None) -> None:
+                if text is not None:
+                    self._run_command(lambda: [commands.amend_entry(self.workspace.factory, self.workspace.get(incident.id), entry.id, text)])
+
+            self.push_screen(TextPrompt("Amend entry (the original is kept)", value=entry.text), amended)
+        elif message.intent == "redact":
+            def redacted(reason: str | None) -> None:
+                if reason is not None:
+                    self._run_command(lambda: [commands.redact_entry(self.workspace.factory, self.workspace.get(incident.id), entry.id, reason)])
+
+            self.push_screen(TextPrompt("Redact entry: why?", placeholder="e.g. contained a customer email address", hint="The text is hidden; the entry and its history remain · Enter redacts"), redacted)
+
+    def action_amend_entry(self) -> None:
+        self.query_one(TimelineView).action_amend()
+
+    def action_redact_entry(self) -> None:
+        self.query_one(TimelineView).action_redact()
+
+    def _name_chosen(self, name: str | None) -> None:
+        name = (name or "").strip() or login_name()
+        self.workspace.set_actor(name)
+        self.query_one(HeaderBar).user = name
+        if self._save_settings:
+            try:
+                self.config.user = name
+                save_config(self.config)
+            except (ConfigError, OSError) as exc:
+                self.notify(f"Could not save your name: {exc}", severity="warning")
+        if self.loaded:
+            self.action_focus_scribe() if self.current else self.query_one(IncidentList).focus()
+
+    # --- command palette -----------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Incident: Declare", "Declare a new incident (n)", self.action_declare)
+        yield SystemCommand("Incident: Set severity", "Change the selected incident's SEV (s)", self.action_set_severity)
+        yield SystemCommand("Incident: Set status", "Investigating → identified → monitoring → resolved (t)", self.action_set_status)
+        yield SystemCommand("Incident: Assign role", "Assign a role or hand over IC (r)", self.action_assign_role)
+        yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)
+        yield SystemCommand("Timeline: Amend entry", "Amend the selected entry (e)", self.action_amend_entry)
+        yield SystemCommand("Timeline: Redact entry", "Redact the selected entry (x)", self.action_redact_entry)
+        yield SystemCommand("Timeline: UTC / local time", "Toggle the time zone of the timeline (u)", self.action_toggle_local_time)
+        yield from super().get_system_commands(screen)
+
+
+def run_app(
+    *,
+    data_dir: Path,
+    user: str | None,
+    config: Config,
+    theme: str | None = None,
+    server: str | None = None,
+) -> int:
+    """Open the TUI on ``data_dir``; asks the user's name on first run."""
+    workspace = Workspace(data_dir, user or login_name())
+    app = WarRoomApp(workspace, config=config, theme=theme, ask_name=user is None)
+    app.run()
+    return app.return_code or 0

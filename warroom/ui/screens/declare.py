@@ -1,0 +1,121 @@
+"""Declare an incident: title, then impact × scope (the matrix suggests a SEV) or a SEV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from warroom.domain.models import Impact, Scope, Severity, suggest_severity
+
+
+@dataclass(frozen=True)
+class DeclareRequest:
+    title: str
+    severity: Severity
+    commander: str | None
+    impact: str
+
+
+class DeclareScreen(ModalScreen[DeclareRequest | None]):
+    """The declare dialog. Enter in any field declares; Escape cancels.
+
+    | Key | Action |
+    | --- | --- |
+    | enter | declare |
+    | 1-4 (in the SEV list) | choose severity |
+    | escape | cancel |
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="declare.cancel"),
+        Binding("ctrl+s", "declare", "Declare", id="declare.submit"),
+    ]
+
+    DEFAULT_CSS = """
+    DeclareScreen {
+        align: center middle;
+        & > Vertical {
+            width: 76;
+            max-width: 100%;
+            height: auto;
+            max-height: 100%;
+            border: thick $error;
+            background: $surface;
+            padding: 0 1;
+        }
+        & Label.hint { color: $text-muted; }
+        & Horizontal { height: auto; }
+        & Select { width: 1fr; }
+        & #buttons { height: auto; align-horizontal: right; }
+        & #suggestion { color: $warning; height: 1; }
+    }
+    """
+
+    def __init__(self, default_commander: str) -> None:
+        super().__init__()
+        self._default_commander = default_commander
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Declare incident"
+            yield Input(placeholder="What is broken? e.g. Checkout payments failing", id="title", max_length=200)
+            with Horizontal():
+                yield Select(
+                    [(i.value, i) for i in Impact], prompt="Impact…", id="impact", compact=True
+                )
+                yield Select(
+                    [(s.value, s) for s in Scope], prompt="Scope…", id="scope", compact=True
+                )
+            yield Label("", id="suggestion")
+            yield Select(
+                [(f"{s.value} {s.info.label} — {s.info.definition}", s) for s in Severity],
+                value=Severity.SEV2,
+                allow_blank=False,
+                id="severity",
+                compact=True,
+            )
+            yield Input(placeholder=f"Incident commander (default: {self._default_commander})", id="commander", max_length=64)
+            yield Input(placeholder="Impact in words (optional): who is affected, how", id="impact-text", max_length=4000)
+            with Horizontal(id="buttons"):
+                yield Button("Declare", variant="error", id="declare")
+                yield Button("Cancel", id="cancel")
+            yield Label("Enter declares · Tab moves · Esc cancels", classes="hint")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        impact = self.query_one("#impact", Select).value
+        scope = self.query_one("#scope", Select).value
+        if event.select.id in ("impact", "scope") and isinstance(impact, Impact) and isinstance(scope, Scope):
+            suggested = suggest_severity(impact, scope)
+            self.query_one("#severity", Select).value = suggested
+            self.query_one("#suggestion", Label).update(
+                f"Matrix: {impact.value} × {scope.value} → {suggested.value}"
+            )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_declare()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "declare":
+            self.action_declare()
+        else:
+            self.action_cancel()
+
+    def action_declare(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        if not title:
+            self.notify("Give the incident a title first.", severity="warning")
+            self.query_one("#title", Input).focus()
+            return
+        severity = self.query_one("#severity", Select).value
+        commander = self.query_one("#commander", Input).value.strip() or None
+        impact = self.query_one("#impact-text", Input).value.strip()
+        self.dismiss(DeclareRequest(title, severity, commander, impact))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,52 @@
+"""An entry's details: full text and every revision (nothing is ever deleted)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from warroom.domain.ids import short_id
+from warroom.domain.models import TimelineEntry
+from warroom.ui.widgets.timeline import describe_entry
+
+
+class EntryScreen(ModalScreen[None]):
+    """Read-only view of one entry and its history."""
+
+    BINDINGS = [
+        Binding("escape,enter,q", "dismiss(None)", "Close", id="entry.close"),
+    ]
+    DEFAULT_CSS = """
+    EntryScreen {
+        align: center middle;
+        & > VerticalScroll {
+            width: 90;
+            max-width: 100%;
+            height: auto;
+            max-height: 90%;
+            border: thick $primary;
+            background: $surface;
+            padding: 0 1;
+        }
+    }
+    """
+
+    def __init__(self, entry: TimelineEntry, *, local_time: bool) -> None:
+        super().__init__()
+        self._entry = entry
+        self._local_time = local_time
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = f"Entry {short_id(self._entry.id)}"
+            yield Static(describe_entry(self._entry, local_time=self._local_time))
+            history = Text("\nHistory\n", style="bold")
+            for number, revision in enumerate(self._entry.revisions):
+                what = "redacted" if revision.redaction else ("written" if number == 0 else "amended")
+                history.append(f"{revision.at:%Y-%m-%d %H:%M:%S}Z {what} by {revision.actor}: ", style="dim")
+                history.append(revision.text + "\n")
+            yield Static(history)

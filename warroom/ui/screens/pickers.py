@@ -1,0 +1,190 @@
+"""Small modal choosers: severity, status, role assignment, one line of text."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from rich.text import Text
+
+from warroom.domain.models import CORE_ROLES, Severity, Status
+from warroom.ui.styles import severity_badge, status_text
+
+_DIALOG_CSS = """
+{name} {{
+    align: center middle;
+    & > Vertical {{
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }}
+    & OptionList {{ height: auto; max-height: 12; }}
+    & Label.hint {{ color: $text-muted; }}
+}}
+"""
+
+
+class SeverityPicker(ModalScreen[Severity | None]):
+    """Choose a severity: arrows + Enter, or press 1-4."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="severity.cancel"),
+        *(Binding(str(n), f"pick({n})", f"SEV{n}", show=False, id=f"severity.sev{n}") for n in range(1, 5)),
+    ]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="SeverityPicker")
+
+    def __init__(self, current: Severity) -> None:
+        super().__init__()
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Set severity"
+            options = []
+            for severity in Severity:
+                label = severity_badge(severity, long=True)
+                label.append(f" {severity.info.definition}")
+                if severity is self._current:
+                    label.append("  (current)", style="dim")
+                options.append(Option(label, id=severity.value))
+            yield OptionList(*options)
+            yield Label("1-4 or Enter chooses · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = self._current.rank - 1
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(Severity(event.option.id))
+
+    def action_pick(self, number: int) -> None:
+        self.dismiss(Severity(f"SEV{number}"))
+
+
+class StatusPicker(ModalScreen[Status | None]):
+    """Choose the next status among the allowed transitions."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="status.cancel")]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="StatusPicker")
+
+    def __init__(self, current: Status, allowed: frozenset[Status]) -> None:
+        super().__init__()
+        self._current = current
+        self._allowed = [s for s in Status if s in allowed]
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Status (now {self._current.value})"
+            options = []
+            for status in self._allowed:
+                label = status_text(status)
+                if self._current is Status.RESOLVED:
+                    label.append("  (reopen)", style="dim")
+                options.append(Option(label, id=status.value))
+            yield OptionList(*options)
+            yield Label("Enter chooses · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        # Highlight the natural next step of the lifecycle.
+        order = list(Status)
+        following = order[min(order.index(self._current) + 1, len(order) - 1)]
+        if following in self._allowed:
+            self.query_one(OptionList).highlighted = self._allowed.index(following)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(Status(event.option.id))
+
+
+class AssignRoleScreen(ModalScreen[tuple[str, str] | None]):
+    """Pick a role (or type a custom one) and the person taking it."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="assign.cancel")]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="AssignRoleScreen")
+
+    def __init__(self, roles: dict[str, str | None], role: str | None = None) -> None:
+        super().__init__()
+        self._roles = roles
+        self._role = role
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Assign role / hand over"
+            names = list(CORE_ROLES) + [r for r in self._roles if r not in CORE_ROLES]
+            options = []
+            for name in names:
+                label = Text(f"{name:<20} ")
+                label.append(self._roles.get(name) or "—", style="dim")
+                options.append(Option(label, id=name))
+            yield OptionList(*options, id="roles")
+            yield Input(placeholder="…or type another role name", id="custom-role", max_length=40)
+            yield Input(placeholder="Who takes it? (name)", id="person", max_length=64)
+            yield Label("Pick a role, Enter; type the name, Enter · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        roles = self.query_one("#roles", OptionList)
+        if self._role is not None:
+            try:
+                roles.highlighted = roles.get_option_index(self._role)
+            except Exception:
+                self.query_one("#custom-role", Input).value = self._role
+            self.query_one("#person", Input).focus()
+
+    def _chosen_role(self) -> str | None:
+        custom = self.query_one("#custom-role", Input).value.strip()
+        if custom:
+            return custom
+        roles = self.query_one("#roles", OptionList)
+        if roles.highlighted is None:
+            return None
+        return roles.get_option_at_index(roles.highlighted).id
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#person", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "custom-role":
+            self.query_one("#person", Input).focus()
+            return
+        role = self._chosen_role()
+        person = self.query_one("#person", Input).value.strip()
+        if role and person:
+            self.dismiss((role, person))
+        else:
+            self.notify("Choose a role and type a name.", severity="warning")
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text: amend an entry, give a redaction reason, tell us your name."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="TextPrompt")
+
+    def __init__(self, title: str, *, value: str = "", placeholder: str = "", hint: str = "Enter saves · Esc cancels", max_length: int = 4000) -> None:
+        super().__init__()
+        self._title = title
+        self._value = value
+        self._placeholder = placeholder
+        self._hint = hint
+        self._max_length = max_length
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self._title
+            yield Input(value=self._value, placeholder=self._placeholder, max_length=self._max_length)
+            yield Label(self._hint, classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if text:
+            self.dismiss(text)
+        else:
+            self.notify("Type something first, or press Esc.", severity="warning")

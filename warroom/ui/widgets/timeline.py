@@ -1,0 +1,258 @@
+"""The live timeline: one line per entry, rendered on demand.
+
+Like Textual's ``Log`` and toolong's ``LogLines``, this is a ``ScrollView`` whose virtual
+height is the entry count; ``render_line`` builds only the lines on screen (cached as
+``Strip``s), so opening or appending to a 100,000-entry timeline costs the same as a short one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from warroom.domain.ids import short_id
+from warroom.domain.models import TimelineEntry
+from warroom.ui.styles import KIND_GLYPHS, kind_style
+
+_CACHE_SIZE = 512
+
+
+class TimelineView(ScrollView, can_focus=True):
+    """The incident's timeline, oldest first; follows new entries while at the bottom.
+
+    | Key | Action |
+    | --- | --- |
+    | up/down, j/k | move the cursor |
+    | pageup/pagedown | page |
+    | home/end, g/G | first / last entry |
+    | enter | entry details and history |
+    | e | amend the entry |
+    | x | redact the entry |
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="timeline.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="timeline.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="timeline.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="timeline.page_down"),
+        Binding("home,g", "first", "First", show=False, id="timeline.first"),
+        Binding("end,G", "last", "Last", show=False, id="timeline.last"),
+        Binding("enter", "details", "Details", id="timeline.details"),
+        Binding("e", "amend", "Amend", id="timeline.amend"),
+        Binding("x", "redact", "Redact", id="timeline.redact"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "timeline--cursor",
+        "timeline--time",
+        "timeline--actor",
+        "timeline--meta",
+    }
+
+    DEFAULT_CSS = """
+    TimelineView {
+        height: 1fr;
+        scrollbar-gutter: stable;
+        & > .timeline--cursor { background: $primary 30%; }
+        &:focus > .timeline--cursor { background: $primary 55%; text-style: bold; }
+        & > .timeline--time { color: $text-muted; }
+        & > .timeline--actor { color: $secondary; }
+        & > .timeline--meta { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    cursor: reactive[int] = reactive(-1)
+    """Index of the selected entry (-1: empty timeline)."""
+    local_time: reactive[bool] = reactive(False)
+    """Show times in the machine's local zone instead of UTC."""
+
+    class EntryChosen(Message):
+        """The user asked for something to be done with an entry (``details``, ``amend``,
+        ``redact``)."""
+
+        def __init__(self, entry: TimelineEntry, intent: str) -> None:
+            super().__init__()
+            self.entry = entry
+            self.intent = intent
+
+    class CursorMoved(Message):
+        """The selected entry changed (the detail line follows it)."""
+
+        def __init__(self, entry: TimelineEntry | None) -> None:
+            super().__init__()
+            self.entry = entry
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._entries: list[TimelineEntry] = []
+        self._known_count = 0
+        self._cache: OrderedDict[tuple, Strip] = OrderedDict()
+        self._show_date = False
+
+    # --- feeding ---------------------------------------------------------------------------
+
+    @property
+    def entries(self) -> list[TimelineEntry]:
+        return self._entries
+
+    @property
+    def selected(self) -> TimelineEntry | None:
+        if 0 <= self.cursor < len(self._entries):
+            return self._entries[self.cursor]
+        return None
+
+    def show(self, entries: list[TimelineEntry], *, reset: bool) -> None:
+        """Show ``entries`` (the incident's live list). ``reset``: a different incident, so
+        jump to its end; otherwise keep following if we were at the end."""
+        following = reset or self.cursor >= self._known_count - 1
+        self._entries = entries
+        self._known_count = len(entries)
+        self._cache.clear()
+        self._show_date = bool(entries) and entries[0].at.date() != entries[-1].at.date()
+        self.virtual_size = Size(self.size.width, len(entries))
+        if following:
+            self.cursor = len(entries) - 1
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        else:
+            self.cursor = min(self.cursor, len(entries) - 1)
+        self.refresh()
+
+    # --- rendering -------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._cache.pop(("line", old), None)
+        self._cache.pop(("line", new), None)
+        self.refresh()
+        self.post_message(self.CursorMoved(self.selected))
+
+    def watch_local_time(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self._entries))
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._entries):
+            return Strip.blank(width, self.rich_style)
+        key = ("line", index)
+        strip = self._cache.get(key)
+        if strip is None or strip.cell_length != width:
+            strip = self._render_entry(index, width)
+            self._cache[key] = strip
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return strip.apply_offsets(0, index)
+
+    def _time_text(self, at: datetime) -> str:
+        shown = at.astimezone() if self.local_time else at.astimezone(timezone.utc)
+        return f"{shown:%m-%d %H:%M}" if self._show_date else f"{shown:%H:%M:%S}"
+
+    def _render_entry(self, index: int, width: int) -> Strip:
+        entry = self._entries[index]
+        base = self.rich_style
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(self._time_text(entry.at), style=self.get_component_rich_style("timeline--time"))
+        line.append("↶" if entry.backdated else " ", style="dim")
+        style = kind_style(entry.kind)
+        line.append(KIND_GLYPHS[entry.kind] + " ", style=style)
+        if width >= 70 and not entry.kind.is_automatic:
+            line.append(f"{entry.kind.value:<11}", style=style)
+        actor_width = 12 if width >= 70 else 8
+        actor = entry.actor if len(entry.actor) <= actor_width else entry.actor[: actor_width - 1] + "…"
+        line.append(f"{actor:<{actor_width}} ", style=self.get_component_rich_style("timeline--actor"))
+        if entry.redacted:
+            line.append(f"[redacted by {entry.revisions[-1].actor}]", style=self.get_component_rich_style("timeline--meta"))
+        else:
+            line.append(entry.text.replace("\n", " ⏎ "), style=style if entry.kind.is_automatic else Style())
+            if entry.amended:
+                line.append(" ✎", style=self.get_component_rich_style("timeline--meta"))
+        line.truncate(width, overflow="ellipsis", pad=True)
+        segments = [
+            Segment(seg.text, base + seg.style if seg.style else base)
+            for seg in line.render(self.app.console)
+            if seg.text != "\n"
+        ]
+        strip = Strip(segments).crop_extend(0, width, base)
+        if index == self.cursor:
+            strip = strip.apply_style(self.get_component_rich_style("timeline--cursor"))
+        return strip
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _move_to(self, index: int) -> None:
+        if not self._entries:
+            return
+        self.cursor = max(0, min(index, len(self._entries) - 1))
+        self.scroll_to_region_of_cursor()
+
+    def scroll_to_region_of_cursor(self) -> None:
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(len(self._entries) - 1)
+
+    def _choose(self, intent: str) -> None:
+        if self.selected is not None:
+            self.post_message(self.EntryChosen(self.selected, intent))
+
+    def action_details(self) -> None:
+        self._choose("details")
+
+    def action_amend(self) -> None:
+        self._choose("amend")
+
+    def action_redact(self) -> None:
+        self._choose("redact")
+
+    def on_click(self, event) -> None:
+        index = self.scroll_offset.y + event.y
+        if 0 <= index < len(self._entries):
+            self.cursor = index
+
+
+def describe_entry(entry: TimelineEntry, *, local_time: bool = False) -> Text:
+    """The detail line under the timeline: full text plus who, when and history."""
+    at = entry.at.astimezone() if local_time else entry.at
+    zone = "" if local_time else "Z"
+    text = Text()
+    text.append(f"{at:%Y-%m-%d %H:%M:%S}{zone} ", style="bold")
+    text.append(f"{entry.kind.value} by {entry.actor}", style="italic")
+    if entry.backdated:
+        logged = entry.logged_at.astimezone() if local_time else entry.logged_at
+        text.append(f" · backdated, logged {logged:%H:%M:%S}{zone}", style="dim")
+    if entry.amended:
+        text.append(f" · {len(entry.revisions) - 1} revision(s), enter for history", style="dim")
+    text.append(f" · {short_id(entry.id)}\n", style="dim")
+    if entry.redacted:
+        text.append(f"[redacted: {entry.revisions[-1].text}]", style="italic")
+    else:
+        text.append(entry.text)
+    return text
