@@ -115,6 +115,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 _PASSTHROUGH = {"server", "login", "sync", "runbooks"}
+_GLOBAL_VALUE_OPTIONS = {"--data-dir", "--as", "--theme", "--server"}
+"""Top-level options that take a separate value (so the value is not mistaken for a command)."""
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -448,7 +450,13 @@ def main(argv: list[str] | None = None) -> int:
     from warroom.domain.commands import DomainError
 
     # Pass-through commands parse their own options (after global --data-dir/--as if given).
-    for index, word in enumerate(argv):
+    index = -1
+    while index + 1 < len(argv):
+        index += 1
+        word = argv[index]
+        if word in _GLOBAL_VALUE_OPTIONS:
+            index += 1  # skip the option's value (`warroom --data-dir D sync`)
+            continue
         if word in _PASSTHROUGH:
             try:
                 return _passthrough(word, argv[:index] + argv[index + 1:] if word == "sync" else argv[index + 1:])

@@ -138,11 +138,12 @@ class Status(StrEnum):
     @classmethod
     def parse(cls, text: str) -> "Status":
         cleaned = text.strip().lower()
-        for status in cls:
-            if status.value.startswith(cleaned) and cleaned:
-                return status
-        names = ", ".join(s.value for s in cls)
-        raise ValueError(f"unknown status {text!r}: use one of {names}")
+        found = [status for status in cls if cleaned and status.value.startswith(cleaned)]
+        if len(found) == 1:
+            return found[0]
+        names = ", ".join(s.value for s in (found if len(found) > 1 else cls))
+        what = "ambiguous" if len(found) > 1 else "unknown"
+        raise ValueError(f"{what} status {text!r}: use one of {names}")
 
 
 def allowed_transitions(current: Status) -> frozenset[Status]:

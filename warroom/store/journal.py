@@ -59,7 +59,8 @@ def _decode_line(line: bytes) -> dict:
         raise ValueError("checksum mismatch")
     try:
         data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: absurdly nested JSON (with a valid checksum) is still just a bad line.
         raise ValueError(f"invalid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError("the JSON is not an event object")

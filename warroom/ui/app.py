@@ -53,7 +53,7 @@ class WarRoomApp(App[int]):
 
     | Key | Action |
     | --- | --- |
-    | n | declare an incident |
+    | n, ctrl+n | declare an incident (ctrl+n also while typing) |
     | i | log an entry (focus the scribe input) |
     | s / t | set severity / status |
     | r | assign a role / hand over |
@@ -69,6 +69,8 @@ class WarRoomApp(App[int]):
 
     BINDINGS = [
         Binding("n", "declare", "Declare", id="incident.declare", tooltip="Declare a new incident"),
+        # Works even while typing in the scribe box: declaring must never wait for a mode switch.
+        Binding("ctrl+n", "declare", "Declare", show=False, priority=True, id="incident.declare_anywhere"),
         Binding("i", "focus_scribe", "Log", id="scribe.focus", tooltip="Type a timeline entry"),
         Binding("s", "set_severity", "SEV", id="incident.severity", tooltip="Change the severity"),
         Binding("t", "set_status", "Status", id="incident.status", tooltip="Move the incident along its lifecycle"),
@@ -91,6 +93,7 @@ class WarRoomApp(App[int]):
         ask_name: bool = False,
         save_settings: bool = True,
         poll_journals: bool = True,
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.workspace = workspace
@@ -100,6 +103,7 @@ class WarRoomApp(App[int]):
         self._ask_name = ask_name
         self._save_settings = save_settings
         self._poll_journals = poll_journals
+        self._cursor_blink = cursor_blink  # off in snapshot tests: a blinking cursor flakes
         self.selected_id: str | None = None
         self.loaded = False
 
@@ -134,6 +138,7 @@ class WarRoomApp(App[int]):
 
     def on_mount(self) -> None:
         self._install_themes()
+        self.query_one(ScribeInput).cursor_blink = self._cursor_blink
         header = self.query_one(HeaderBar)
         header.user = self.workspace.actor
         header.now = self.clock.now()

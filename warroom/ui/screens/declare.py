@@ -49,6 +49,9 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
             padding: 0 1;
         }
         & Label.hint { color: $text-muted; }
+        & Input, & Select { margin: 1 0 0 0; }
+        & Input:focus { background: $boost; }
+        & Button { margin-left: 2; }
         & Horizontal { height: auto; }
         & Select { width: 1fr; }
         & #buttons { height: auto; align-horizontal: right; }
@@ -63,7 +66,7 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Declare incident"
-            yield Input(placeholder="What is broken? e.g. Checkout payments failing", id="title", max_length=200)
+            yield Input(placeholder="What is broken? e.g. Checkout payments failing", id="title", max_length=200, compact=True)
             with Horizontal():
                 yield Select(
                     [(i.value, i) for i in Impact], prompt="Impact…", id="impact", compact=True
@@ -73,17 +76,17 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
                 )
             yield Label("", id="suggestion")
             yield Select(
-                [(f"{s.value} {s.info.label} — {s.info.definition}", s) for s in Severity],
+                [(f"{s.value} {s.info.label}: {s.info.example}", s) for s in Severity],
                 value=Severity.SEV2,
                 allow_blank=False,
                 id="severity",
                 compact=True,
             )
-            yield Input(placeholder=f"Incident commander (default: {self._default_commander})", id="commander", max_length=64)
-            yield Input(placeholder="Impact in words (optional): who is affected, how", id="impact-text", max_length=4000)
+            yield Input(placeholder=f"Incident commander (default: {self._default_commander})", id="commander", max_length=64, compact=True)
+            yield Input(placeholder="Impact in words (optional): who is affected, how", id="impact-text", max_length=4000, compact=True)
             with Horizontal(id="buttons"):
-                yield Button("Declare", variant="error", id="declare")
-                yield Button("Cancel", id="cancel")
+                yield Button("Declare", variant="error", id="declare", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
             yield Label("Enter declares · Tab moves · Esc cancels", classes="hint")
 
     def on_select_changed(self, event: Select.Changed) -> None:

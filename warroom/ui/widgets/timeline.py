@@ -63,6 +63,7 @@ class TimelineView(ScrollView, can_focus=True):
     TimelineView {
         height: 1fr;
         scrollbar-gutter: stable;
+        overflow-x: hidden;  /* long entries are cut with … and shown whole below */
         & > .timeline--cursor { background: $primary 30%; }
         &:focus > .timeline--cursor { background: $primary 55%; text-style: bold; }
         & > .timeline--time { color: $text-muted; }
@@ -119,7 +120,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._known_count = len(entries)
         self._cache.clear()
         self._show_date = bool(entries) and entries[0].at.date() != entries[-1].at.date()
-        self.virtual_size = Size(self.size.width, len(entries))
+        self.virtual_size = Size(0, len(entries))
         if following:
             self.cursor = len(entries) - 1
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
@@ -141,7 +142,7 @@ class TimelineView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self._entries))
+        self.virtual_size = Size(0, len(self._entries))
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y

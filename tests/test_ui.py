@@ -1,0 +1,261 @@
+"""The console driven as a person would: keys in, screen and journal out (Textual Pilot)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from warroom.domain.models import INCIDENT_COMMANDER, EntryKind, Severity, Status
+from warroom.store.config import load_config
+from warroom.store.journal import Journal, JournalError
+from warroom.store.workspace import Workspace
+from warroom.ui.screens.declare import DeclareScreen
+from warroom.ui.screens.pickers import TextPrompt
+from warroom.ui.widgets.header import HeaderBar
+from warroom.ui.widgets.scribe import ScribeInput
+from warroom.ui.widgets.timeline import TimelineView
+
+
+async def settle(pilot) -> None:
+    """Wait for journal writes/loads (thread workers) and the refresh they trigger."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def type_line(pilot, text: str) -> None:
+    await pilot.press(*text)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_ic_and_scribe_run_an_incident_then_restart_finds_everything(make_app, empty_dir, clock):
+    app = make_app(empty_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, DeclareScreen)
+        await type_line(pilot, "Checkout failing")
+        incident = app.current
+        assert incident is not None and incident.title == "Checkout failing"
+        assert incident.commander == "alice"
+        assert isinstance(app.focused, ScribeInput)
+
+        await type_line(pilot, "/decision Roll back payments-api")
+        await type_line(pilot, "14:02 - Alert fired")  # backdated: 15:12 is "now"
+        await type_line(pilot, "/hypothesis bad deploy at 14:00")
+        await type_line(pilot, "/todo contract test for stored cards")
+        assert app.query_one(ScribeInput).value == ""
+
+        # Hand over IC from the keyboard: Esc leaves the input, r opens the role dialog.
+        await pilot.press("escape", "r")
+        await pilot.press("enter")  # Incident Commander is highlighted first
+        await type_line(pilot, "bob")
+        await pilot.press("s", "1")  # severity → SEV1
+        await settle(pilot)
+        await pilot.press("t", "enter")  # status → identified (the highlighted next step)
+        await settle(pilot)
+        incident_id = app.current.id
+
+    reopened = Workspace(empty_dir, "carol", clock)
+    reopened.load()
+    state = reopened.get(incident_id)
+    assert state.roles[INCIDENT_COMMANDER] == "bob"
+    assert state.severity is Severity.SEV1
+    assert state.status is Status.IDENTIFIED
+    people = [(e.kind, e.text) for e in state.timeline if not e.kind.is_automatic]
+    assert people == [
+        (EntryKind.NOTE, "Alert fired"),  # backdated entry sorts by when it happened
+        (EntryKind.DECISION, "Roll back payments-api"),
+        (EntryKind.HYPOTHESIS, "bad deploy at 14:00"),
+        (EntryKind.TODO, "contract test for stored cards"),
+    ]
+    automatic = [e.text for e in state.timeline if e.kind.is_automatic]
+    assert "Incident Commander handed over: alice → bob" in automatic
+    assert "Severity SEV2 → SEV1" in automatic
+    assert "Status investigating → identified" in automatic
+
+    # And the TUI itself shows the same thing after a restart.
+    app2 = make_app(empty_dir, poll_journals=False)
+    async with app2.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app2.current.id == incident_id
+        shown = [e.text for e in app2.query_one(TimelineView).entries]
+        assert shown == [e.text for e in state.timeline]
+
+
+async def test_failed_write_keeps_the_text_and_says_why(make_app, sample_dir, monkeypatch):
+    def broken_append(self, events):
+        raise JournalError(f"could not save to {self.path}: No space left on device. The entry was NOT saved.")
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        before = len(app.current.timeline)
+        monkeypatch.setattr(Journal, "append", broken_append)
+        await type_line(pilot, "Rollback verified on all pods")
+        scribe = app.query_one(ScribeInput)
+        assert scribe.value == "Rollback verified on all pods"
+        assert scribe.has_class("-failed")
+        assert len(app.current.timeline) == before
+        assert any("No space left" in n.message for n in app._notifications)
+
+        # Once the disk is back, Enter again saves it and only then clears the box.
+        monkeypatch.undo()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert scribe.value == ""
+        assert app.current.timeline[-1].text == "Rollback verified on all pods"
+
+
+async def test_bad_scribe_line_is_refused_and_kept(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        before = len(app.current.timeline)
+        await type_line(pilot, "/bogus something")
+        assert app.query_one(ScribeInput).value == "/bogus something"
+        assert len(app.current.timeline) == before
+        assert any("unknown entry kind /bogus" in n.message for n in app._notifications)
+
+
+async def test_entries_written_by_the_cli_appear_live(make_app, sample_dir, clock):
+    app = make_app(sample_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        incident_id = app.current.id
+        other = Workspace(sample_dir, "erin", clock)
+        other.load()
+        from warroom.domain import commands
+
+        other.record([commands.log_entry(other.factory, other.get(incident_id), "written from another terminal")])
+        for _ in range(50):  # the journal is polled every 0.5 s
+            await pilot.pause(0.1)
+            await settle(pilot)
+            if app.current.timeline[-1].text == "written from another terminal":
+                break
+        assert app.query_one(TimelineView).entries[-1].text == "written from another terminal"
+
+
+async def test_amend_and_redact_from_the_timeline_keep_history(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_line(pilot, "Customer email is jane@example.com")
+        await pilot.press("escape", "e")
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press("end")
+        await type_line(pilot, " (ticket 123)")
+        entry = app.current.timeline[-1]
+        assert entry.text == "Customer email is jane@example.com (ticket 123)"
+        assert [r.text for r in entry.revisions][0] == "Customer email is jane@example.com"
+
+        await pilot.press("x")
+        await type_line(pilot, "contains a customer email")
+        entry = app.current.timeline[-1]
+        assert entry.redacted and entry.text == ""
+        assert len(entry.revisions) == 3
+
+
+async def test_automatic_entries_cannot_be_amended(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+        timeline = app.query_one(TimelineView)
+        automatic = next(i for i, e in enumerate(timeline.entries) if e.kind.is_automatic)
+        timeline.cursor = automatic
+        await pilot.press("e")
+        await pilot.pause()
+        assert not isinstance(app.screen, TextPrompt)
+        assert any("cannot be edited" in n.message for n in app._notifications)
+
+
+async def test_switching_incidents_switches_every_pane(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        first = app.current
+        await pilot.press("escape", "1", "down")
+        await pilot.pause()
+        second = app.current
+        assert second.id != first.id
+        assert app.query_one(HeaderBar).incident.id == second.id
+        assert app.query_one(TimelineView).entries[-1].text == second.timeline[-1].text
+
+
+async def test_corrupt_journal_is_reported_and_the_rest_still_load(make_app, sample_dir):
+    victim = sorted((sample_dir / "incidents").glob("*.jsonl"))[0]
+    lines = victim.read_bytes().splitlines(keepends=True)
+    lines[1] = b"00000000 {\"not\": \"valid\"}\n"
+    victim.write_bytes(b"".join(lines))
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        banner = app.query_one("#load-errors")
+        assert banner.has_class("-shown")
+        assert victim.name in str(banner.render())
+        assert len(app.workspace.incidents()) == 2
+    assert victim.read_bytes() == b"".join(lines)  # nothing was "repaired" away
+
+
+async def test_first_run_asks_for_a_name_and_remembers_it(make_app, empty_dir):
+    app = make_app(empty_dir, user="root", ask_name=True, save_settings=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press("ctrl+u")  # clear the suggested login name
+        await type_line(pilot, "Dana")
+        assert app.workspace.actor == "Dana"
+        assert app.query_one(HeaderBar).user == "Dana"
+    assert load_config().user == "Dana"
+
+
+async def test_declare_dialog_suggests_severity_from_the_matrix(make_app, empty_dir):
+    app = make_app(empty_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        dialog = app.screen
+        from warroom.domain.models import Impact, Scope
+        from textual.widgets import Select
+
+        dialog.query_one("#impact", Select).value = Impact.DEGRADED
+        dialog.query_one("#scope", Select).value = Scope.WIDESPREAD
+        await pilot.pause()
+        assert dialog.query_one("#severity", Select).value is Severity.SEV2
+        await pilot.press("enter")  # empty title: refused, dialog stays
+        await pilot.pause()
+        assert app.screen is dialog
+        await type_line(pilot, "Login slow")
+        assert app.current.severity is Severity.SEV2
+
+
+# --- snapshots: fixed size, frozen clock, fixed theme, no cursor blink ---------------------
+
+
+def _snapshot_app(make_app, data_dir):
+    return make_app(data_dir, poll_journals=False)
+
+
+async def _loaded(pilot) -> None:
+    await settle(pilot)
+
+
+def test_snapshot_main_screen_80x24(snap_compare, make_app, sample_dir):
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_snapshot_main_screen_120x40(snap_compare, make_app, sample_dir):
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(120, 40), run_before=_loaded)
+
+
+def test_snapshot_declare_dialog(snap_compare, make_app, sample_dir):
+    async def open_dialog(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("escape", "n")
+        await pilot.press(*"Checkout failing")
+        await pilot.pause()
+
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(80, 24), run_before=open_dialog)
