@@ -145,7 +145,7 @@ def assign_role(factory: EventFactory, incident: Incident, role: str, person: st
         role = canonical_role(role)
     except ValueError as exc:
         raise DomainError(str(exc)) from None
-    person = " ".join(person.split()) if person else None
+    person = " ".join((person or "").split()) or None  # blank means nobody
     if role in incident.roles and incident.roles[role] == person:
         who = person or "nobody"
         raise DomainError(f"{role} is already {who}")

@@ -18,12 +18,11 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from warroom.domain.hlc import is_hlc
-from warroom.domain.ids import is_uuid
 from warroom.domain.models import (
     HUMAN_ENTRY_KINDS,
     PERSON_MAX,
@@ -32,6 +31,10 @@ from warroom.domain.models import (
     Severity,
     Status,
 )
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+HLC_PATTERN = r"^[0-9]{18}-[0-9]{4}-[0-9A-Za-z]{1,40}$"
+TRUSTED_CANONICAL = "trusted_canonical"
 
 TITLE_MAX = 200
 TEXT_MAX = 4000
@@ -141,38 +144,26 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(description="Client-generated UUIDv7; also the idempotency key.")
-    incident_id: str = Field(description="UUID of the incident this event belongs to.")
+    id: str = Field(pattern=UUID_PATTERN, description="Client-generated UUIDv7; also the idempotency key.")
+    incident_id: str = Field(pattern=UUID_PATTERN, description="UUID of the incident this event belongs to.")
     kind: str = Field(description="Event kind, e.g. 'entry.logged'; selects the payload model.")
     actor: Person = Field(description="Who made the change (the server overwrites it with the authenticated user).")
     at: AwareDatetime = Field(description="When it happened (UTC); may be backdated.")
     logged_at: AwareDatetime = Field(description="When it was recorded (UTC).")
-    hlc: str = Field(description="Hybrid logical clock value; orders last-writer-wins fields.")
+    hlc: str = Field(pattern=HLC_PATTERN, max_length=64, description="Hybrid logical clock value; orders last-writer-wins fields.")
     payload: dict[str, Any] = Field(description="Kind-specific fields.")
 
-    @field_validator("id", "incident_id")
-    @classmethod
-    def _uuid(cls, value: str) -> str:
-        if not is_uuid(value):
-            raise ValueError("must be a lower-case UUID string")
-        return value
-
-    @field_validator("hlc")
-    @classmethod
-    def _hlc(cls, value: str) -> str:
-        if not is_hlc(value) or len(value) > 64:
-            raise ValueError("must be a hybrid logical clock value")
-        return value
-
     @model_validator(mode="after")
-    def _payload_matches_kind(self) -> "Event":
+    def _payload_matches_kind(self, info: ValidationInfo) -> "Event":
         model = PAYLOAD_MODELS.get(self.kind)
         if model is None:
             raise ValueError(f"unknown event kind {self.kind!r}")
         parsed = model.model_validate(self.payload)
-        # Store the canonical form (stripped strings, defaults filled) so every replica
-        # folds byte-identical payloads.
-        object.__setattr__(self, "payload", parsed.model_dump(mode="json"))
+        if not (info.context and info.context.get(TRUSTED_CANONICAL)):
+            # Store the canonical form (stripped strings, defaults filled) so every replica
+            # folds identical payloads. Lines read back from our own checksummed journal
+            # were written canonical, so re-dumping them would only cost time.
+            object.__setattr__(self, "payload", parsed.model_dump(mode="json"))
         return self
 
     def body(self) -> Payload:
@@ -188,6 +179,16 @@ def parse_event(data: dict[str, Any]) -> Event:
     """Validate a decoded event; raises ``ValueError`` with a readable message."""
     try:
         return Event.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc)) from None
+
+
+def parse_canonical_event_json(raw: bytes) -> Event:
+    """Validate an event from JSON that warroom itself wrote in canonical form (a journal line
+    whose checksum matched). Every field is still validated; only re-canonicalising the
+    payload is skipped. Raises ``ValueError`` with a readable message."""
+    try:
+        return Event.model_validate_json(raw, context={TRUSTED_CANONICAL: True})
     except ValidationError as exc:
         raise ValueError(describe_validation_error(exc)) from None
 

@@ -6,6 +6,7 @@ incident's events. These models are what the UI, the CLI and the exporters read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -224,7 +225,8 @@ HUMAN_ENTRY_KINDS = frozenset(
 )
 
 
-class EntryRevision(BaseModel):
+@dataclass(slots=True)
+class EntryRevision:
     """One version of an entry's text: the original, an amendment, or a redaction."""
 
     at: datetime
@@ -239,7 +241,12 @@ class EntryRevision(BaseModel):
     """True when this revision redacted the entry."""
 
 
-class TimelineEntry(BaseModel):
+# Timeline entries are plain slotted dataclasses rather than pydantic models: a timeline may
+# hold 100,000 of them, and building pydantic instances was most of the cost of a fold (and
+# several times the memory). Pydantic still validates and serializes them as fields of
+# ``Incident``.
+@dataclass(slots=True, eq=True)
+class TimelineEntry:
     """One line of the incident timeline."""
 
     id: str
@@ -256,14 +263,27 @@ class TimelineEntry(BaseModel):
     """The current text (after amendments); empty when redacted."""
     hlc: str
     """Hybrid logical clock of the creating event; breaks ties between equal ``at``."""
-    revisions: list[EntryRevision] = Field(default_factory=list)
-    """Every version, oldest first; more than one means the entry was amended or redacted."""
     redacted: bool = False
     """Redacted entries stay in the timeline (nothing is deleted) but their text is hidden."""
+    history: list[EntryRevision] | None = None
+    """Every version once the entry has been amended or redacted (the original first);
+    None while it has only its original text, which saves a list per entry."""
+
+    @property
+    def revisions(self) -> list[EntryRevision]:
+        """Every version, oldest first; more than one means amended or redacted."""
+        if self.history is not None:
+            return self.history
+        return [EntryRevision(self.logged_at, self.actor, self.text, self.id)]
+
+    def add_revision(self, revision: EntryRevision) -> None:
+        if self.history is None:
+            self.history = self.revisions
+        self.history.append(revision)
 
     @property
     def amended(self) -> bool:
-        return len(self.revisions) > 1
+        return self.history is not None and len(self.history) > 1
 
     @property
     def backdated(self) -> bool:

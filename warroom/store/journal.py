@@ -16,13 +16,12 @@ On open:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warroom.domain.events import Event, parse_event
+from warroom.domain.events import Event, parse_canonical_event_json
 from warroom.store.atomic import fsync_dir
 
 
@@ -46,8 +45,9 @@ def encode_line(event: Event) -> bytes:
     return b"%08x %s\n" % (zlib.crc32(payload), payload)
 
 
-def _decode_line(line: bytes) -> dict:
-    """The event dict of one line (without its newline); ValueError says what is wrong."""
+def _decode_line(line: bytes) -> bytes:
+    """The event JSON of one line (without its newline), checksum verified; ValueError says
+    what is wrong."""
     if len(line) < 10 or line[8:9] != b" ":
         raise ValueError("not a journal line (expected checksum, space, JSON)")
     try:
@@ -57,14 +57,9 @@ def _decode_line(line: bytes) -> dict:
     payload = line[9:]
     if zlib.crc32(payload) != expected:
         raise ValueError("checksum mismatch")
-    try:
-        data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        # RecursionError: absurdly nested JSON (with a valid checksum) is still just a bad line.
-        raise ValueError(f"invalid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ValueError("the JSON is not an event object")
-    return data
+    # JSON syntax, nesting depth and types are checked by pydantic-core when the event is
+    # validated (parse_canonical_event_json), in one pass.
+    return payload
 
 
 @dataclass
@@ -154,13 +149,13 @@ class Journal:
                 return events, pos, True
             line = data[pos:newline]
             try:
-                event_dict = _decode_line(line)
+                raw = _decode_line(line)
             except ValueError as exc:
                 if final and newline + 1 == length and "checksum" in str(exc):
                     return events, pos, True  # torn last line that happens to end in \n
                 raise JournalCorruptError(self.path, line_no, str(exc)) from None
             try:
-                event = parse_event(event_dict)
+                event = parse_canonical_event_json(raw)
             except ValueError as exc:
                 raise JournalCorruptError(self.path, line_no, f"invalid event: {exc}") from None
             if event.incident_id != self.incident_id:
