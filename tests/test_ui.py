@@ -259,3 +259,17 @@ def test_snapshot_declare_dialog(snap_compare, make_app, sample_dir):
         await pilot.pause()
 
     assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(80, 24), run_before=open_dialog)
+
+
+async def test_roster_shows_every_handover(make_app, sample_dir):
+    from warroom.ui.screens.entry import RoleHistoryScreen
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "3", "h")
+        assert isinstance(app.screen, RoleHistoryScreen)
+        shown = str(app.screen.query_one("Static").render())
+        assert "Incident Commander: — → alice" in shown
+        assert "Incident Commander: alice → grace" in shown
+        assert "Communications Lead: — → carol" in shown

@@ -26,7 +26,7 @@ from warroom.store.config import Config, ConfigError, login_name, save_config
 from warroom.store.journal import JournalError
 from warroom.store.workspace import Workspace
 from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
-from warroom.ui.screens.entry import EntryScreen
+from warroom.ui.screens.entry import EntryScreen, RoleHistoryScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
 from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 from warroom.ui.widgets.header import HeaderBar
@@ -385,6 +385,14 @@ class WarRoomApp(App[int]):
     def on_roster_list_assign_requested(self, message: RosterList.AssignRequested) -> None:
         self.action_assign_role(message.role)
 
+    def on_roster_list_history_requested(self) -> None:
+        self.action_role_history()
+
+    def action_role_history(self) -> None:
+        incident = self._require_incident()
+        if incident is not None:
+            self.push_screen(RoleHistoryScreen(incident))
+
     def on_timeline_view_entry_chosen(self, message: TimelineView.EntryChosen) -> None:
         entry = message.entry
         incident = self.current
@@ -435,6 +443,7 @@ class WarRoomApp(App[int]):
         yield SystemCommand("Incident: Set severity", "Change the selected incident's SEV (s)", self.action_set_severity)
         yield SystemCommand("Incident: Set status", "Investigating → identified → monitoring → resolved (t)", self.action_set_status)
         yield SystemCommand("Incident: Assign role", "Assign a role or hand over IC (r)", self.action_assign_role)
+        yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
         yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)
         yield SystemCommand("Timeline: Amend entry", "Amend the selected entry (e)", self.action_amend_entry)
         yield SystemCommand("Timeline: Redact entry", "Redact the selected entry (x)", self.action_redact_entry)

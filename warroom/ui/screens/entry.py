@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from warroom.domain.ids import short_id
-from warroom.domain.models import TimelineEntry
+from warroom.domain.models import Incident, TimelineEntry
 from warroom.ui.widgets.timeline import describe_entry
 
 
@@ -50,3 +50,25 @@ class EntryScreen(ModalScreen[None]):
                 history.append(f"{revision.at:%Y-%m-%d %H:%M:%S}Z {what} by {revision.actor}: ", style="dim")
                 history.append(revision.text + "\n")
             yield Static(history)
+
+
+class RoleHistoryScreen(ModalScreen[None]):
+    """Every assignment and handover of the incident, oldest first."""
+
+    BINDINGS = [Binding("escape,enter,q,h", "dismiss(None)", "Close", id="role_history.close")]
+    DEFAULT_CSS = EntryScreen.DEFAULT_CSS.replace("EntryScreen", "RoleHistoryScreen")
+
+    def __init__(self, incident: Incident) -> None:
+        super().__init__()
+        self._incident = incident
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "Role history"
+            lines = Text()
+            for change in self._incident.role_history:
+                lines.append(f"{change.at:%Y-%m-%d %H:%M:%S}Z ", style="dim")
+                lines.append(f"{change.role}: ", style="bold")
+                lines.append(f"{change.old or '—'} → {change.new or '—'}")
+                lines.append(f"  (by {change.actor})\n", style="dim")
+            yield Static(lines if lines.plain else "No roles assigned yet.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -18,7 +19,10 @@ class RosterList(OptionList):
     | Key | Action |
     | --- | --- |
     | enter | assign / hand over the highlighted role |
+    | h | who held which role, when |
     """
+
+    BINDINGS = [Binding("h", "history", "Role history", id="roster.history")]
 
     DEFAULT_CSS = """
     RosterList {
@@ -28,6 +32,9 @@ class RosterList(OptionList):
         text-overflow: ellipsis;
     }
     """
+
+    class HistoryRequested(Message):
+        """The user wants the full history of role changes."""
 
     class AssignRequested(Message):
         """The user wants to (re)assign ``role``."""
@@ -58,6 +65,9 @@ class RosterList(OptionList):
             self.add_option(Option(label, id=role))
         if highlighted is not None and highlighted < self.option_count:
             self.highlighted = highlighted
+
+    def action_history(self) -> None:
+        self.post_message(self.HistoryRequested())
 
     def on_resize(self) -> None:
         self.show(getattr(self, "_incident", None))
