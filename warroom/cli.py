@@ -167,12 +167,15 @@ def _record(workspace, events) -> None:
 
 def _after_write(workspace, args) -> None:
     """With a server configured, try one push; the events are already safe locally."""
-    server = getattr(args, "server", None) or os.environ.get("WARROOM_SERVER")
+    server = getattr(args, "server", None)  # --server; try_push itself reads WARROOM_SERVER
     try:
         from warroom.sync.cli import try_push
     except ImportError:
         return
-    message = try_push(workspace, server)
+    try:
+        message = try_push(workspace, server) if server else try_push(workspace)
+    except Exception as exc:  # saved already: a sync problem must not fail (and invite a retry)
+        message = f"saved locally; not synced ({exc})"
     if message:
         print(f"warroom: {message}", file=sys.stderr)
 

@@ -26,6 +26,7 @@ from warroom.domain.events import (
 )
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
+from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
     EntryKind,
@@ -146,7 +147,7 @@ def assign_role(factory: EventFactory, incident: Incident, role: str, person: st
     except ValueError as exc:
         raise DomainError(str(exc)) from None
     person = " ".join((person or "").split()) or None  # blank means nobody
-    if role in incident.roles and incident.roles[role] == person:
+    if incident.roles.get(role) == person:  # includes clearing a role nobody ever held
         who = person or "nobody"
         raise DomainError(f"{role} is already {who}")
     if role == INCIDENT_COMMANDER and person is None:
@@ -161,9 +162,13 @@ def log_entry(
     kind: EntryKind = EntryKind.NOTE,
     at: datetime | None = None,
 ) -> Event:
-    """A timeline entry; ``at`` backdates it."""
-    if at is not None and at > factory.clock.now():
-        raise DomainError("an entry cannot be dated in the future")
+    """A timeline entry; ``at`` backdates it. A time at most ``FUTURE_SLACK`` ahead (a
+    colleague's clock running fast, ``14:33`` typed at 14:32:40) is taken as now."""
+    now = factory.clock.now()
+    if at is not None and at > now:
+        if at > now + FUTURE_SLACK:
+            raise DomainError("an entry cannot be dated in the future")
+        at = now
     return factory.make(incident.id, _payload(EntryLogged, entry_kind=kind, text=text), at=at)
 
 

@@ -8,7 +8,7 @@ rather than half-applied.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -159,6 +159,11 @@ class Event(BaseModel):
         if model is None:
             raise ValueError(f"unknown event kind {self.kind!r}")
         parsed = model.model_validate(self.payload)
+        # Every replica must hold identical values: times are kept in UTC.
+        for name in ("at", "logged_at"):
+            value = getattr(self, name)
+            if value.utcoffset():
+                object.__setattr__(self, name, value.astimezone(timezone.utc))
         if not (info.context and info.context.get(TRUSTED_CANONICAL)):
             # Store the canonical form (stripped strings, defaults filled) so every replica
             # folds identical payloads. Lines read back from our own checksummed journal

@@ -242,7 +242,8 @@ def _on_amended(state: Incident, event: Event) -> None:
         state.problems.append(f"amendment {short_id(event.id)} points at unknown entry")
         return
     text = event.payload["text"]
-    entry.add_revision(EntryRevision(event.logged_at, event.actor, text, event.id))
+    # After a redaction, later amendments are hidden too: the entry stays redacted.
+    entry.add_revision(EntryRevision(event.logged_at, event.actor, "" if entry.redacted else text, event.id))
     if not entry.redacted:
         entry.text = text
 
@@ -257,6 +258,11 @@ def _on_redacted(state: Incident, event: Event) -> None:
     )
     entry.redacted = True
     entry.text = ""
+    # Hide every earlier version from views and exports too (the journal still holds them;
+    # removing them from disk is a deliberate, separate act).
+    for revision in entry.history:
+        if not revision.redaction:
+            revision.text = ""
 
 
 _HANDLERS = {

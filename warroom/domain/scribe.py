@@ -33,7 +33,7 @@ _KIND_RE = re.compile(r"^/(?P<kind>[a-zA-Z]+)(?=\s|$)")
 _SEPARATOR_RE = re.compile(r"^\s*(?:[-–—:|]\s*)?")
 
 # A clock a little ahead of ours should not make "now" look like the future.
-_FUTURE_SLACK = timedelta(minutes=1)
+FUTURE_SLACK = timedelta(minutes=1)
 
 
 class ScribeError(ValueError):
@@ -52,7 +52,7 @@ def time_today(hour: int, minute: int, second: int, now: datetime) -> datetime:
     """``HH:MM[:SS]`` UTC on today's date, or yesterday's if that is still to come."""
     now = now.astimezone(timezone.utc)
     candidate = now.replace(hour=hour, minute=minute, second=second, microsecond=0)
-    if candidate > now + _FUTURE_SLACK:
+    if candidate > now + FUTURE_SLACK:
         candidate -= timedelta(days=1)
     return candidate
 

@@ -76,6 +76,8 @@ class Journal:
         self.incident_id = incident_id
         self._offset = 0  # bytes consumed by open()/read_new()
         self._lines_read = 0  # for line numbers in error messages
+        self.torn_bytes_removed = 0
+        """Bytes of an unfinished line (a writer that crashed mid-append) cut off by append()."""
 
     # --- reading --------------------------------------------------------------------------
 
@@ -180,11 +182,12 @@ class Journal:
         if created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise JournalError(f"cannot open {self.path} for writing: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self.torn_bytes_removed += _cut_torn_tail(fd)
             written = os.write(fd, blob)
             if written != len(blob):
                 # Never leave a partial line behind us: cut back to where we started.
@@ -199,6 +202,29 @@ class Journal:
             os.close(fd)
         if created:
             fsync_dir(self.path.parent)
+
+
+def _cut_torn_tail(fd: int) -> int:
+    """Called under the lock before appending: if the file does not end with a newline, a
+    writer (another process) died mid-line. That line was never reported as saved; cut it
+    off so our line does not get glued onto it and turn into corruption. Returns the bytes
+    removed (almost always 0, at the cost of one 1-byte pread)."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return 0
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        chunk = os.pread(fd, end - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline != -1:
+            keep = start + newline + 1
+            break
+        end = start
+    else:
+        keep = 0
+    os.ftruncate(fd, keep)
+    return size - keep
 
 
 def _read_all(fd: int) -> bytes:
