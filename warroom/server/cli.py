@@ -88,7 +88,8 @@ def main(argv: list[str]) -> int:
 
 def _open_store(data_dir: Path) -> EventStore:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return EventStore(data_dir / DB_FILE_NAME)
+    # dedupe=None: managing tokens must not decide how the events table is indexed.
+    return EventStore(data_dir / DB_FILE_NAME, dedupe=None)
 
 
 def _token_main(argv: list[str]) -> int:

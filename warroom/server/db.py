@@ -96,7 +96,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 class EventStore:
     """The SQLite file of one server data dir."""
 
-    def __init__(self, path: Path, *, dedupe: bool = True) -> None:
+    def __init__(self, path: Path, *, dedupe: bool | None = True) -> None:
+        """``dedupe=None`` leaves the event-id index alone (token management only)."""
         self.path = path
         self.dedupe = dedupe
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -119,6 +120,8 @@ class EventStore:
         self._read_lock = threading.Lock()
 
     def _prepare_event_id_index(self) -> None:
+        if self.dedupe is None:
+            return
         indexes = {
             row[0]
             for row in self._writer.execute(

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import threading
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -104,7 +105,11 @@ class Outbox:
         self.state_dir = state_dir
         self.synced_path = state_dir / SYNCED_FILE_NAME
         self.rejected_path = state_dir / REJECTED_FILE_NAME
+        # _lock guards the sets below and is only held for quick in-memory work, so a status
+        # query never waits for file reading; _scan_lock serializes the journal readers.
         self._lock = threading.RLock()
+        self._scan_lock = threading.Lock()
+        self._inbox: deque[Event] = deque()  # from note_recorded: appended without any lock
         self._synced: set[str] = set()
         self._synced_offset = 0
         self._rejected: dict[str, Rejection] = {}
@@ -128,11 +133,12 @@ class Outbox:
         except FileNotFoundError:
             return
         end = data.rfind(b"\n") + 1
-        for line in data[:end].split(b"\n"):
-            text = line.decode("ascii", "replace").strip()
-            if is_uuid(text):
-                self._synced.add(text)
-                self._pending.pop(text, None)
+        ids = [line.decode("ascii", "replace").strip() for line in data[:end].split(b"\n")]
+        with self._lock:
+            for event_id in ids:
+                if is_uuid(event_id):
+                    self._synced.add(event_id)
+                    self._pending.pop(event_id, None)
         self._synced_offset += end
 
     def _load_rejected(self) -> None:
@@ -159,10 +165,10 @@ class Outbox:
 
     def scan(self) -> int:
         """Read what was journalled since the last scan; returns how many became pending."""
-        with self._lock:
+        with self._scan_lock:
             self._refresh_synced()
             problems = []
-            added = 0
+            found: list[Event] = []
             try:
                 names = sorted(os.listdir(self.journal_dir))
             except FileNotFoundError:
@@ -175,18 +181,23 @@ class Outbox:
                 if tail is None:
                     tail = self._tails[name] = _JournalTail(self.journal_dir / name, match.group(1))
                 try:
-                    events = tail.read_new()
+                    found.extend(tail.read_new())
                 except JournalError as exc:
                     problems.append(f"not sending from a damaged journal: {exc}")
-                    continue
-                added += self._add_pending(events)
             self.problems = problems
-            return added
+            with self._lock:
+                self._drain_inbox()
+                return self._add_pending(found)
 
     def note_recorded(self, events: Iterable[Event]) -> None:
-        """Events this process just journalled (the Workspace listener): pending at once."""
-        with self._lock:
-            self._add_pending(events)
+        """Events this process just journalled (the Workspace listener): pending at once.
+
+        Runs on the recording (UI) thread, so it takes no lock and does no I/O."""
+        self._inbox.extend(events)
+
+    def _drain_inbox(self) -> None:
+        while self._inbox:
+            self._add_pending([self._inbox.popleft()])
 
     def _add_pending(self, events: Iterable[Event]) -> int:
         added = 0
@@ -199,11 +210,13 @@ class Outbox:
 
     def pending_count(self) -> int:
         with self._lock:
+            self._drain_inbox()
             return len(self._pending)
 
     def pending(self) -> list[Event]:
         """Every pending event, in the order they should be sent."""
         with self._lock:
+            self._drain_inbox()
             return sorted(self._pending.values(), key=_event_sort_key)
 
     def pending_batches(self, max_events: int, max_bytes: int) -> list[list[Event]]:
@@ -268,7 +281,7 @@ class Outbox:
 
     def retry_rejected(self, event_ids: Iterable[str] | None = None) -> int:
         """Make rejected events pending again (e.g. after becoming IC). Returns how many."""
-        with self._lock:
+        with self._scan_lock, self._lock:
             chosen = list(self._rejected) if event_ids is None else [
                 i for i in event_ids if i in self._rejected
             ]
@@ -278,14 +291,13 @@ class Outbox:
                 self.rejected_path, (json.dumps({"event_id": i, "retry": True}) for i in chosen)
             )
             self._tails.clear()  # re-read the journals so those events are found again
-            self._pending.clear()
         self.scan()
         return len(chosen)
 
     def reset_synced(self) -> int:
         """Forget every acknowledgement and re-send everything (after the server was restored
         from a backup, or to prove dedupe works). Returns how many events became pending."""
-        with self._lock:
+        with self._scan_lock, self._lock:
             atomic_write(self.synced_path, b"", mode=0o600)
             self._synced.clear()
             self._synced_offset = 0

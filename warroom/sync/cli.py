@@ -93,14 +93,14 @@ def login_main(argv: list[str], *, stdin: TextIO | None = None) -> int:
     return 0
 
 
-def _engine_for(workspace: Any, server: str | None, timeout: float = 10.0) -> SyncEngine:
-    url = resolve_server(server)
-    if url is None:
+def _engine_for(workspace: Any, server: str | None) -> SyncEngine:
+    engine = SyncEngine.from_config(workspace, server)
+    if engine is None:
         raise SyncConfigError(
             "no sync server configured: run `warroom login URL --token TOKEN` (or pass "
             "--server URL, or set WARROOM_SERVER)"
         )
-    return SyncEngine(workspace, SyncClient(url, resolve_token(), timeout=timeout))
+    return engine
 
 
 def sync_main(argv: list[str], workspace: Any, *, out: TextIO | None = None) -> int:
@@ -167,18 +167,19 @@ def sync_main(argv: list[str], workspace: Any, *, out: TextIO | None = None) -> 
     return 0
 
 
-def try_push(workspace: Any) -> str | None:
+def try_push(workspace: Any, server: str | None = None) -> str | None:
     """One quick push after a CLI command journalled something. Never raises.
 
-    Returns None when no server is configured (local-only use), else a line to print."""
+    ``server`` is ``--server`` if given (else WARROOM_SERVER / the saved login). Returns None
+    when no server is configured (local-only use), else a line to print."""
     try:
-        url = resolve_server(None)
+        url = resolve_server(server)
         if url is None:
             return None
-        engine = SyncEngine(
-            workspace, SyncClient(url, resolve_token(), timeout=TRY_PUSH_TIMEOUT_SECONDS,
-                                  connect_timeout=TRY_PUSH_TIMEOUT_SECONDS)
+        client = SyncClient(
+            url, resolve_token(), timeout=TRY_PUSH_TIMEOUT_SECONDS, connect_timeout=TRY_PUSH_TIMEOUT_SECONDS
         )
+        engine = SyncEngine(workspace, client)
     except Exception as exc:
         return f"saved locally; not synced ({exc})"
     try:

@@ -13,7 +13,9 @@ Every message is a sentence that says what happened and what to do.
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,12 @@ from warroom.sync.wire import (
 
 FEED_READ_MARGIN_SECONDS = 10.0
 """Extra read time on top of the long-poll hold, so a held request is not cut off early."""
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes ~50 ms; do it once per process, not once per client."""
+    return httpx.create_ssl_context()
 
 
 class SyncError(Exception):
@@ -127,6 +135,7 @@ class SyncClient:
             headers=headers,
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            verify=_tls_context(),
         )
 
     def clone(self) -> "SyncClient":
@@ -236,9 +245,15 @@ class SyncClient:
                 detail,
             )
         if status == 403:
-            raise SyncForbidden(f"the sync server refused this{said}", status, detail)
+            raise SyncForbidden(f"the sync server at {self.base_url} refused this{said}", status, detail)
         if status == 410:
-            raise SyncCursorGone(f"the sync server's feed was reset{said}", status, detail)
+            raise SyncCursorGone(
+                f"the sync server at {self.base_url} no longer matches what we synced before "
+                f"(restored or replaced){said}; warroom reads its feed again and re-sends "
+                "your events",
+                status,
+                detail,
+            )
         if error is None:
             raise SyncRejected(
                 f"{self.base_url}{path} answered HTTP {status}; is that URL really a warroom "
@@ -246,4 +261,8 @@ class SyncClient:
                 status,
                 detail,
             )
-        raise SyncRejected(f"the sync server refused the request (HTTP {status}){said}", status, detail)
+        raise SyncRejected(
+            f"the sync server at {self.base_url} refused the request (HTTP {status}){said}",
+            status,
+            detail,
+        )

@@ -30,7 +30,7 @@ from warroom.domain.clock import Clock, SystemClock
 from warroom.domain.events import Event
 from warroom.domain.ids import short_id
 from warroom.store.outbox import Outbox, Rejection
-from warroom.store.sync_state import CursorFile, state_dir
+from warroom.store.sync_state import CursorFile, resolve_server, resolve_token, state_dir
 from warroom.sync.client import (
     SyncClient,
     SyncCursorGone,
@@ -91,6 +91,8 @@ class PushCounts:
 class PullCounts:
     received: int = 0
     more: bool = False
+    reset: bool = False
+    """The server's database changed (HTTP 410): the feed restarts and everything is re-sent."""
 
 
 @dataclass
@@ -160,6 +162,24 @@ class SyncEngine:
         self._push_wake = threading.Event()
         self._pull_wake = threading.Event()
         self._listening = False
+
+    @classmethod
+    def from_config(
+        cls,
+        workspace: Any,
+        server: str | None = None,
+        *,
+        apply: Callable[[list[Event]], object] | None = None,
+        timeout: float = 10.0,
+    ) -> "SyncEngine | None":
+        """An engine for the configured server (``server`` = ``--server`` if given, else
+        ``WARROOM_SERVER`` or ``warroom login``'s file), or None when sync is not set up.
+        Raises ``SyncConfigError`` (e.g. a token file others can read)."""
+        url = resolve_server(server)
+        if url is None:
+            return None
+        client = SyncClient(url, resolve_token(), timeout=timeout)
+        return cls(workspace, client, apply=apply)
 
     # --- status ----------------------------------------------------------------------------
 
@@ -292,7 +312,7 @@ class SyncEngine:
                 self.outbox.reset_synced()
                 self._update(last_error=str(exc))
                 self._push_wake.set()
-                return PullCounts(more=True)
+                return PullCounts(more=True, reset=True)
             except SyncError as exc:
                 self._update(last_error=str(exc))
                 raise
@@ -317,11 +337,23 @@ class SyncEngine:
     def sync_once(self) -> SyncCounts:
         """Push the outbox, then pull the feed until nothing more is waiting."""
         counts = SyncCounts(push=self.push_pending())
+        reset = False
         while True:
             pulled = self.pull_once(timeout=0)
             counts.received += pulled.received
+            reset = reset or pulled.reset
             if not pulled.more:
                 break
+        if reset:
+            # A new or restored server database: it needs what we have, too.
+            again = self.push_pending()
+            push = counts.push
+            push.sent += again.sent
+            push.accepted += again.accepted
+            push.duplicate += again.duplicate
+            push.rejected += again.rejected
+            push.pending = again.pending
+            push.new_rejections.extend(again.new_rejections or [])
         return counts
 
     def resend_all(self) -> int:
@@ -383,7 +415,7 @@ class SyncEngine:
             self._pull_wake.set()
             # A held long-poll cannot be interrupted; the daemon thread ends when it returns
             # and sees the stop flag. Do not keep the caller waiting for it.
-            puller.join(timeout=1.0)
+            puller.join(timeout=0.25)
             self._emit()
 
     def _wait(self, wake: threading.Event, stop: threading.Event, seconds: float) -> None:
