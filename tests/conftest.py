@@ -3,6 +3,7 @@ factory with everything that moves pinned (clock, theme, size, cursor blink)."""
 
 from __future__ import annotations
 
+import random
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from warroom.domain.clock import FixedClock
+from warroom.domain.ids import uuid7
 from warroom.store.config import Config
 from warroom.store.workspace import Workspace
 
@@ -61,6 +63,8 @@ def make_app(clock):
 
     def factory(data_dir: Path, *, user: str = "alice", **kwargs) -> WarRoomApp:
         workspace = Workspace(data_dir, user, clock)
+        rng = random.Random(1234)  # ids show on screen (short ids): make them repeatable
+        workspace.factory.new_id = lambda now: uuid7(now, rng.randbytes(10))
         kwargs.setdefault("config", Config())
         kwargs.setdefault("theme", "warroom-dark")
         kwargs.setdefault("save_settings", False)

@@ -273,3 +273,62 @@ async def test_roster_shows_every_handover(make_app, sample_dir):
         assert "Incident Commander: — → alice" in shown
         assert "Incident Commander: alice → grace" in shown
         assert "Communications Lead: — → carol" in shown
+
+
+def test_every_entry_kind_has_a_distinct_glyph():
+    """Kinds are told apart by shape, not colour alone; a new kind must get its own glyph."""
+    from warroom.ui.styles import KIND_GLYPHS
+
+    human = [k for k in EntryKind if not k.is_automatic]
+    assert set(KIND_GLYPHS) == set(EntryKind)
+    assert len({KIND_GLYPHS[k] for k in human}) == len(human)
+
+
+async def test_checklist_attach_tick_skip_copy_from_the_keyboard(make_app, empty_dir):
+    app = make_app(empty_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.press(*"Payments failing", "tab", "tab", "tab", "tab", "tab")
+        app.screen.query_one("#type").value = "payments"
+        await pilot.press("enter")
+        await settle(pilot)
+        incident = app.current
+        assert list(incident.checklists) == ["ic-first-five-minutes", "payment-high-error-rate"]
+
+        await pilot.press("escape", "4", "space")  # tick the first open step
+        await settle(pilot)
+        ic = app.current.checklists["ic-first-five-minutes"]
+        assert ic.steps[0].done and ic.steps[0].last_tick.actor == "alice"
+        await pilot.press("x")
+        await type_line(pilot, "pager already acknowledged")  # skip the next one, with a reason
+        ic = app.current.checklists["ic-first-five-minutes"]
+        assert ic.steps[1].skipped and ic.progress == (2, len(ic.steps))
+        assert app.current.timeline[-1].text.startswith("Skipped: ")
+
+        # Copy a step's command (OSC 52) from the payments runbook.
+        pane = app.query_one("#checklist")
+        with_command = next(s for s in app.current.checklists["payment-high-error-rate"].steps if s.command)
+        pane.highlighted = pane.get_option_index(f"payment-high-error-rate\x1f{with_command.id}")
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == with_command.command
+
+        # Attach another runbook through the fuzzy picker.
+        await pilot.press("a")
+        await pilot.press(*"rollback")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "bad-deploy-rollback" in app.current.checklists
+
+
+def test_snapshot_checklist_pane(snap_compare, make_app, sample_dir):
+    async def attach_and_tick(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("escape", "4", "a")
+        await pilot.press(*"payments", "enter")
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(120, 40), run_before=attach_and_tick)

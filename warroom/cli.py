@@ -246,10 +246,27 @@ def cmd_declare(args) -> int:
         impact=args.impact,
         incident_type=args.incident_type,
     )
+    events += _starting_checklists(workspace, events, args.incident_type)
     _record(workspace, events)
     print(events[0].incident_id)
     _after_write(workspace, args)
     return EXIT_OK
+
+
+def _starting_checklists(workspace, declared, incident_type):
+    """The IC checklist and the runbooks of the incident's type, as attach events."""
+    from warroom.domain import commands
+    from warroom.domain.fold import fold_incident
+    from warroom.runbooks.library import attach_fields, load_library, runbooks_for_declare
+
+    runbooks, errors = load_library(_load_config().runbook_dirs)
+    for error in errors:
+        print(f"warroom: warning: runbook not loaded: {error}", file=sys.stderr)
+    incident = fold_incident(declared[0].incident_id, declared)
+    return [
+        commands.attach_runbook(workspace.factory, incident, **attach_fields(runbook))
+        for runbook in runbooks_for_declare(runbooks, incident_type)
+    ]
 
 
 def cmd_log(args) -> int:

@@ -14,6 +14,10 @@ from pydantic import ValidationError
 
 from warroom.domain.clock import Clock
 from warroom.domain.events import (
+    AttachedStep,
+    RunbookAttached,
+    StepTicked,
+    StepUnticked,
     EntryAmended,
     EntryLogged,
     EntryRedacted,
@@ -195,3 +199,65 @@ def redact_entry(factory: EventFactory, incident: Incident, entry_id: str, reaso
     if entry.redacted:
         raise DomainError("this entry is already redacted")
     return factory.make(incident.id, _payload(EntryRedacted, entry_id=entry.id, reason=reason))
+
+
+# --- checklists ----------------------------------------------------------------------------
+
+
+def attach_runbook(
+    factory: EventFactory,
+    incident: Incident,
+    *,
+    runbook_id: str,
+    title: str,
+    steps: list[dict],
+    source: str = "",
+) -> Event:
+    """Attach a runbook's steps (dicts with id, text, section, depth, code) as a checklist."""
+    try:
+        specs = [AttachedStep(**step) for step in steps]
+    except ValidationError as exc:
+        raise DomainError(f"runbook {title!r}: {describe_validation_error(exc)}") from None
+    return factory.make(
+        incident.id,
+        _payload(RunbookAttached, runbook_id=runbook_id, title=title, source=source, steps=specs),
+    )
+
+
+def _step(incident: Incident, runbook_id: str, step_id: str):
+    checklist = incident.checklists.get(runbook_id)
+    if checklist is None:
+        raise DomainError(f"no checklist {runbook_id!r} attached to this incident")
+    step = checklist.step(step_id)
+    if step is None:
+        raise DomainError(f"checklist {checklist.title!r} has no step {step_id!r}")
+    return step
+
+
+def tick_step(
+    factory: EventFactory,
+    incident: Incident,
+    runbook_id: str,
+    step_id: str,
+    *,
+    skipped_reason: str | None = None,
+) -> Event:
+    """Mark a step done (or skipped, with a reason)."""
+    step = _step(incident, runbook_id, step_id)
+    if step.done:
+        raise DomainError(f"already done: {step.text}")
+    return factory.make(
+        incident.id,
+        _payload(StepTicked, runbook_id=runbook_id, step_id=step_id, skipped_reason=skipped_reason),
+    )
+
+
+def untick_step(factory: EventFactory, incident: Incident, runbook_id: str, step_id: str) -> Event:
+    """Undo the ticks on a step that this person can see."""
+    step = _step(incident, runbook_id, step_id)
+    if not step.done:
+        raise DomainError(f"not ticked: {step.text}")
+    return factory.make(
+        incident.id,
+        _payload(StepUnticked, runbook_id=runbook_id, step_id=step_id, tick_ids=sorted(step.ticks)),
+    )

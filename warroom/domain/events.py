@@ -126,6 +126,53 @@ class EntryRedacted(Payload):
     reason: Text
 
 
+StepId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+RunbookId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class AttachedStep(Payload):
+    """A runbook step as snapshotted into the attach event."""
+
+    id: StepId
+    text: Text
+    section: Annotated[str, StringConstraints(max_length=TITLE_MAX)] = ""
+    depth: int = Field(default=0, ge=0, le=10)
+    code: list[Annotated[str, StringConstraints(max_length=TEXT_MAX)]] = Field(default_factory=list, max_length=10)
+
+
+class RunbookAttached(Payload):
+    """A runbook (or role checklist) becomes a checklist of this incident.
+
+    The steps are copied into the event, so every participant sees the same checklist
+    whatever runbook files their own machine has. Attaching the same runbook again replaces
+    its steps; ticks on steps that still exist are kept."""
+
+    kind: ClassVar[str] = "runbook.attached"
+    runbook_id: RunbookId
+    title: Title
+    source: Annotated[str, StringConstraints(max_length=300)] = ""
+    steps: list[AttachedStep] = Field(max_length=500)
+
+
+class StepTicked(Payload):
+    """A step done (or skipped, with a reason)."""
+
+    kind: ClassVar[str] = "checklist.ticked"
+    runbook_id: RunbookId
+    step_id: StepId
+    skipped_reason: Text | None = None
+
+
+class StepUnticked(Payload):
+    """Undo: removes exactly the ticks the person saw (add-wins: a tick made concurrently,
+    which they had not seen, survives)."""
+
+    kind: ClassVar[str] = "checklist.unticked"
+    runbook_id: RunbookId
+    step_id: StepId
+    tick_ids: list[str] = Field(min_length=1, max_length=100)
+
+
 PAYLOAD_MODELS: dict[str, type[Payload]] = {}
 
 
@@ -135,7 +182,17 @@ def register_payload(model: type[Payload]) -> type[Payload]:
     return model
 
 
-for _model in (IncidentDeclared, IncidentUpdated, RoleAssigned, EntryLogged, EntryAmended, EntryRedacted):
+for _model in (
+    IncidentDeclared,
+    IncidentUpdated,
+    RoleAssigned,
+    EntryLogged,
+    EntryAmended,
+    EntryRedacted,
+    RunbookAttached,
+    StepTicked,
+    StepUnticked,
+):
     register_payload(_model)
 
 
@@ -147,7 +204,7 @@ class Event(BaseModel):
     id: str = Field(pattern=UUID_PATTERN, description="Client-generated UUIDv7; also the idempotency key.")
     incident_id: str = Field(pattern=UUID_PATTERN, description="UUID of the incident this event belongs to.")
     kind: str = Field(description="Event kind, e.g. 'entry.logged'; selects the payload model.")
-    actor: Person = Field(description="Who made the change (the server overwrites it with the authenticated user).")
+    actor: Person = Field(description="Who made the change; a sync server refuses events whose actor is not the token's user (admins excepted).")
     at: AwareDatetime = Field(description="When it happened (UTC); may be backdated.")
     logged_at: AwareDatetime = Field(description="When it was recorded (UTC).")
     hlc: str = Field(pattern=HLC_PATTERN, max_length=64, description="Hybrid logical clock value; orders last-writer-wins fields.")

@@ -25,6 +25,9 @@ from warroom.domain.events import Event
 from warroom.domain.ids import short_id
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
+    Checklist,
+    ChecklistStep,
+    Tick,
     EntryKind,
     EntryRevision,
     Incident,
@@ -265,6 +268,60 @@ def _on_redacted(state: Incident, event: Event) -> None:
             revision.text = ""
 
 
+def _on_runbook_attached(state: Incident, event: Event) -> None:
+    p = event.payload
+    previous = state.checklists.get(p["runbook_id"])
+    old_ticks = {step.id: step.ticks for step in previous.steps} if previous else {}
+    steps = [
+        ChecklistStep.model_construct(
+            id=spec["id"],
+            text=spec["text"],
+            section=spec.get("section", ""),
+            depth=spec.get("depth", 0),
+            code=list(spec.get("code", [])),
+            ticks=old_ticks.get(spec["id"], {}),
+        )
+        for spec in p["steps"]
+    ]
+    state.checklists[p["runbook_id"]] = Checklist.model_construct(
+        runbook_id=p["runbook_id"],
+        title=p["title"],
+        source=p.get("source", ""),
+        attached_by=event.actor,
+        attached_at=event.at,
+        steps=steps,
+    )
+    verb = "updated" if previous else "attached"
+    _add_entry(state, event, EntryKind.RUNBOOK, f"Checklist {verb}: {p['title']} ({len(steps)} steps)")
+
+
+def _checklist_step(state: Incident, event: Event) -> ChecklistStep | None:
+    checklist = state.checklists.get(event.payload["runbook_id"])
+    step = checklist.step(event.payload["step_id"]) if checklist else None
+    if step is None:
+        state.problems.append(f"{event.kind} {short_id(event.id)} points at an unknown step")
+    return step
+
+
+def _on_step_ticked(state: Incident, event: Event) -> None:
+    step = _checklist_step(state, event)
+    if step is None:
+        return
+    reason = event.payload.get("skipped_reason")
+    step.ticks[event.id] = Tick(event.id, event.actor, event.at, reason)
+    text = f"Skipped: {step.text} (why: {reason})" if reason else f"Done: {step.text}"
+    _add_entry(state, event, EntryKind.CHECKLIST, text)
+
+
+def _on_step_unticked(state: Incident, event: Event) -> None:
+    step = _checklist_step(state, event)
+    if step is None:
+        return
+    removed = [tick_id for tick_id in event.payload["tick_ids"] if step.ticks.pop(tick_id, None)]
+    if removed:
+        _add_entry(state, event, EntryKind.CHECKLIST, f"Unticked: {step.text}")
+
+
 _HANDLERS = {
     "incident.declared": _on_declared,
     "incident.updated": _on_updated,
@@ -272,6 +329,9 @@ _HANDLERS = {
     "entry.logged": _on_logged,
     "entry.amended": _on_amended,
     "entry.redacted": _on_redacted,
+    "runbook.attached": _on_runbook_attached,
+    "checklist.ticked": _on_step_ticked,
+    "checklist.unticked": _on_step_unticked,
 }
 
 

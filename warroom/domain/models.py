@@ -214,6 +214,8 @@ class EntryKind(StrEnum):
     SUMMARY = "summary"
     IMPACT = "impact"
     UPDATE = "update"
+    RUNBOOK = "runbook"
+    CHECKLIST = "checklist"
 
     @property
     def is_automatic(self) -> bool:
@@ -290,6 +292,76 @@ class TimelineEntry:
         return (self.logged_at - self.at).total_seconds() >= 60
 
 
+@dataclass(slots=True)
+class Tick:
+    """One person marking a checklist step done (or skipped, with a reason)."""
+
+    id: str
+    """The event id; an untick names the tick ids it saw, so a concurrent tick survives."""
+    actor: str
+    at: datetime
+    skipped_reason: str | None = None
+    """Set when the step was skipped rather than done."""
+
+
+class ChecklistStep(BaseModel):
+    """A runbook step as attached to this incident, with its ticks."""
+
+    id: str
+    """Stable step id from the runbook (``section/step-text-slug``)."""
+    text: str
+    section: str = ""
+    """Title of the runbook section the step belongs to."""
+    depth: int = 0
+    """Nesting level in the runbook's lists."""
+    code: list[str] = Field(default_factory=list)
+    """Commands attached to the step; the first is what "copy" copies."""
+    ticks: dict[str, Tick] = Field(default_factory=dict)
+    """Live ticks by tick id; several people ticking at once all count."""
+
+    @property
+    def done(self) -> bool:
+        return bool(self.ticks)
+
+    @property
+    def skipped(self) -> bool:
+        """Done only by skipping (every live tick is a skip)."""
+        return bool(self.ticks) and all(t.skipped_reason is not None for t in self.ticks.values())
+
+    @property
+    def last_tick(self) -> Tick | None:
+        return max(self.ticks.values(), key=lambda t: (t.at, t.id)) if self.ticks else None
+
+    @property
+    def command(self) -> str | None:
+        return self.code[0] if self.code else None
+
+
+class Checklist(BaseModel):
+    """A runbook or role checklist attached to the incident."""
+
+    runbook_id: str
+    title: str
+    source: str = ""
+    """Where the runbook came from (file name), for people, not for logic."""
+    attached_by: str = ""
+    attached_at: datetime | None = None
+    steps: list[ChecklistStep] = Field(default_factory=list)
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        return sum(1 for s in self.steps if s.done), len(self.steps)
+
+    def step(self, step_id: str) -> ChecklistStep | None:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        return None
+
+    def next_open(self) -> ChecklistStep | None:
+        return next((s for s in self.steps if not s.done), None)
+
+
 class RoleChange(BaseModel):
     """One assignment or handover, for the roster's history."""
 
@@ -324,6 +396,8 @@ class Incident(BaseModel):
     role_history: list[RoleChange] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     """Entries sorted by (at, hlc)."""
+    checklists: dict[str, Checklist] = Field(default_factory=dict)
+    """Attached runbooks and role checklists by runbook id, in attach order."""
     last_hlc: str = ""
     """The largest HLC applied; events arriving with a smaller one force a re-fold."""
     event_count: int = 0

@@ -32,6 +32,8 @@ class Config(BaseModel):
     """The Textual theme to start with."""
     local_time: bool = False
     """Show timeline times in local time instead of UTC."""
+    runbook_dirs: list[Path] = Field(default_factory=list)
+    """More directories of Markdown runbooks (e.g. a team repository checkout)."""
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -36,6 +36,11 @@ def incidents_dir(data_dir: Path) -> Path:
     return data_dir / "incidents"
 
 
+def user_runbook_dir() -> Path:
+    """The user's own runbooks (``*.md``), next to their incident data by default."""
+    return default_data_dir() / "runbooks"
+
+
 def user_theme_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "themes"
 

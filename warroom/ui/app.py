@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from warroom.domain import commands
 from warroom.domain.clock import Clock, SystemClock
@@ -28,10 +28,12 @@ from warroom.store.workspace import Workspace
 from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
 from warroom.ui.screens.entry import EntryScreen, RoleHistoryScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
+from warroom.ui.screens.runbooks import RunbookPicker
 from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
-from warroom.ui.widgets.placeholders import ChecklistPane, CommsPane
+from warroom.ui.widgets.checklist import ChecklistPane
+from warroom.ui.widgets.placeholders import CommsPane
 from warroom.ui.widgets.roster import RosterList
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.timeline import TimelineView, describe_entry
@@ -106,6 +108,7 @@ class WarRoomApp(App[int]):
         self._cursor_blink = cursor_blink  # off in snapshot tests: a blinking cursor flakes
         self.selected_id: str | None = None
         self.loaded = False
+        self.runbooks: list = []  # the runbook library, loaded with the journals
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -120,8 +123,7 @@ class WarRoomApp(App[int]):
                 roster = RosterList(id="roster", classes="pane")
                 roster.border_title = "3 Roster"
                 yield roster
-                checklist = ChecklistPane(id="checklist")
-                checklist.add_class("pane")
+                checklist = ChecklistPane(id="checklist", classes="pane")
                 checklist.border_title = "4 Checklist"
                 yield checklist
                 comms = CommsPane(id="comms")
@@ -160,6 +162,11 @@ class WarRoomApp(App[int]):
     def on_resize(self) -> None:
         self.screen.set_class(self.size.height < 32, "-compact")
 
+    def on_descendant_focus(self, event) -> None:
+        # With blinking off (snapshot tests), every input, dialogs' included, shows a steady cursor.
+        if not self._cursor_blink and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
+
     def _install_themes(self) -> None:
         themes, failures = load_themes()
         if not themes:
@@ -177,8 +184,16 @@ class WarRoomApp(App[int]):
     # --- loading and following ---------------------------------------------------------------
 
     def _load(self) -> None:
-        """Thread: read every journal, then hand over to the UI thread."""
+        """Thread: read every journal and the runbook library, then hand over to the UI."""
+        from warroom.runbooks.library import load_library
+
         report = self.workspace.load()
+        self.runbooks, runbook_errors = load_library(self.config.runbook_dirs)
+        if runbook_errors:
+            message = "These runbooks could not be read (the others loaded):\n" + "\n".join(
+                str(error) for error in runbook_errors
+            )
+            self.call_from_thread(self.notify, message, title="Runbooks", severity="warning", timeout=20)
         self.call_from_thread(self._loaded, report.warnings, report.errors)
 
     def _loaded(self, warnings: list[str], errors: list[str]) -> None:
@@ -225,6 +240,14 @@ class WarRoomApp(App[int]):
         self.query_one(IncidentList).show(self.workspace.incidents(), self.selected_id)
         self.query_one(HeaderBar).incident = incident
         self.query_one(RosterList).show(incident)
+        checklist = self.query_one(ChecklistPane)
+        checklist.show(incident)
+        if incident and incident.checklists:
+            done = sum(c.progress[0] for c in incident.checklists.values())
+            total = sum(c.progress[1] for c in incident.checklists.values())
+            checklist.border_subtitle = f"{done}/{total}"
+        else:
+            checklist.border_subtitle = ""
         timeline = self.query_one(TimelineView)
         timeline.show(incident.timeline if incident else [], reset=reset_timeline)
         timeline.border_subtitle = f"{len(incident.timeline)} entries" if incident else ""
@@ -334,7 +357,9 @@ class WarRoomApp(App[int]):
                     severity=request.severity,
                     commander=request.commander,
                     impact=request.impact,
+                    incident_type=request.incident_type,
                 )
+                events += self._starting_checklists(events, incident_type=request.incident_type)
             except DomainError as exc:
                 self.notify(str(exc), severity="warning")
                 return
@@ -347,6 +372,83 @@ class WarRoomApp(App[int]):
             self.save(events, done=show_new)
 
         self.push_screen(DeclareScreen(self.workspace.actor), declared)
+
+    def _starting_checklists(self, declared: list[Event], incident_type: str | None) -> list[Event]:
+        """Attach events for what every new incident starts with (the IC checklist, and the
+        runbooks of its type)."""
+        from warroom.domain.fold import fold_incident
+        from warroom.runbooks.library import attach_fields, runbooks_for_declare
+
+        incident = fold_incident(declared[0].incident_id, declared)
+        return [
+            commands.attach_runbook(self.workspace.factory, incident, **attach_fields(runbook))
+            for runbook in runbooks_for_declare(self.runbooks, incident_type)
+        ]
+
+    # --- checklists ----------------------------------------------------------------------------
+
+    def action_attach_runbook(self) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+        if not self.runbooks:
+            self.notify("No runbooks found. Put Markdown runbooks in your runbook directory.", severity="warning")
+            return
+
+        def chosen(runbook) -> None:
+            if runbook is None:
+                return
+            from warroom.runbooks.library import attach_fields
+
+            def focus_checklist() -> None:
+                self.query_one(ChecklistPane).focus()
+
+            self._run_command(
+                lambda: [commands.attach_runbook(self.workspace.factory, self.workspace.get(incident.id), **attach_fields(runbook))],
+                done=focus_checklist,
+            )
+
+        self.push_screen(RunbookPicker(self.runbooks, set(incident.checklists)), chosen)
+
+    def on_checklist_pane_attach_requested(self) -> None:
+        self.action_attach_runbook()
+
+    def on_checklist_pane_step_chosen(self, message: ChecklistPane.StepChosen) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+        checklist = incident.checklists.get(message.runbook_id)
+        step = checklist.step(message.step_id) if checklist else None
+        if step is None:
+            return
+        pane = self.query_one(ChecklistPane)
+        if message.intent == "copy":
+            if step.command:
+                self.copy_to_clipboard(step.command)
+                self.notify(f"Copied: {step.command[:60]}", timeout=3)
+            else:
+                self.notify("This step has no command to copy.", severity="warning", timeout=3)
+        elif message.intent == "toggle":
+            if step.done:
+                self._run_command(lambda: [commands.untick_step(self.workspace.factory, self.workspace.get(incident.id), message.runbook_id, message.step_id)])
+            else:
+                self._run_command(
+                    lambda: [commands.tick_step(self.workspace.factory, self.workspace.get(incident.id), message.runbook_id, message.step_id)],
+                    done=lambda: pane.highlight_next_open(self.workspace.get(incident.id)),
+                )
+        elif message.intent == "skip":
+            if step.done:
+                self.notify("Already done; untick it first (space).", severity="warning")
+                return
+
+            def skipped(reason: str | None) -> None:
+                if reason is not None:
+                    self._run_command(
+                        lambda: [commands.tick_step(self.workspace.factory, self.workspace.get(incident.id), message.runbook_id, message.step_id, skipped_reason=reason)],
+                        done=lambda: pane.highlight_next_open(self.workspace.get(incident.id)),
+                    )
+
+            self.push_screen(TextPrompt(f"Skip: {step.text[:50]}", placeholder="Why is it skipped?", hint="The reason goes in the timeline · Enter skips"), skipped)
 
     def action_set_severity(self) -> None:
         incident = self._require_incident()
@@ -443,6 +545,7 @@ class WarRoomApp(App[int]):
         yield SystemCommand("Incident: Set severity", "Change the selected incident's SEV (s)", self.action_set_severity)
         yield SystemCommand("Incident: Set status", "Investigating → identified → monitoring → resolved (t)", self.action_set_status)
         yield SystemCommand("Incident: Assign role", "Assign a role or hand over IC (r)", self.action_assign_role)
+        yield SystemCommand("Checklist: Attach runbook", "Search runbooks by title, tag or service (a in the checklist)", self.action_attach_runbook)
         yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
         yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)
         yield SystemCommand("Timeline: Amend entry", "Amend the selected entry (e)", self.action_amend_entry)

@@ -46,6 +46,8 @@ KIND_GLYPHS: dict[EntryKind, str] = {
     EntryKind.SUMMARY: "≡",
     EntryKind.IMPACT: "≡",
     EntryKind.UPDATE: "●",
+    EntryKind.RUNBOOK: "≣",
+    EntryKind.CHECKLIST: "✔",
 }
 
 KIND_STYLES: dict[EntryKind, Style] = {
@@ -65,6 +67,10 @@ def severity_badge(severity: Severity, *, long: bool = False) -> Text:
 
 def status_text(status: Status) -> Text:
     return Text(f"{STATUS_GLYPHS[status]} {status.value}", style=STATUS_STYLES[status])
+
+
+def kind_glyph(kind: EntryKind) -> str:
+    return KIND_GLYPHS.get(kind, "·")
 
 
 def kind_style(kind: EntryKind) -> Style:

@@ -19,6 +19,7 @@ class DeclareRequest:
     severity: Severity
     commander: str | None
     impact: str
+    incident_type: str | None = None
 
 
 class DeclareScreen(ModalScreen[DeclareRequest | None]):
@@ -53,7 +54,8 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
         & Input:focus { background: $boost; }
         & Button { margin-left: 2; }
         & Horizontal { height: auto; }
-        & Select { width: 1fr; }
+        & Select, & Horizontal > Input { width: 1fr; }
+        & Horizontal > Input { margin-right: 1; }
         & #buttons { height: auto; align-horizontal: right; }
         & #suggestion { color: $warning; height: 1; }
     }
@@ -82,7 +84,9 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
                 id="severity",
                 compact=True,
             )
-            yield Input(placeholder=f"Incident commander (default: {self._default_commander})", id="commander", max_length=64, compact=True)
+            with Horizontal():
+                yield Input(placeholder=f"IC (default: {self._default_commander})", id="commander", max_length=64, compact=True)
+                yield Input(placeholder="Type: payments, database… (optional)", id="type", max_length=64, compact=True)
             yield Input(placeholder="Impact in words (optional): who is affected, how", id="impact-text", max_length=4000, compact=True)
             with Horizontal(id="buttons"):
                 yield Button("Declare", variant="error", id="declare", compact=True)
@@ -118,7 +122,8 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
         severity = self.query_one("#severity", Select).value
         commander = self.query_one("#commander", Input).value.strip() or None
         impact = self.query_one("#impact-text", Input).value.strip()
-        self.dismiss(DeclareRequest(title, severity, commander, impact))
+        incident_type = self.query_one("#type", Input).value.strip() or None
+        self.dismiss(DeclareRequest(title, severity, commander, impact, incident_type))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

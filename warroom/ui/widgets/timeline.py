@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from warroom.domain.ids import short_id
 from warroom.domain.models import TimelineEntry
-from warroom.ui.styles import KIND_GLYPHS, kind_style
+from warroom.ui.styles import kind_glyph, kind_style
 
 _CACHE_SIZE = 512
 
@@ -123,7 +123,7 @@ class TimelineView(ScrollView, can_focus=True):
         self.virtual_size = Size(0, len(entries))
         if following:
             self.cursor = len(entries) - 1
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_to_region_of_cursor)
         else:
             self.cursor = min(self.cursor, len(entries) - 1)
         self.refresh()
@@ -143,6 +143,9 @@ class TimelineView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._cache.clear()
         self.virtual_size = Size(0, len(self._entries))
+        # Whatever changed our height (terminal resize, compact mode), keep the selected
+        # entry on screen; when following, that keeps the newest entry visible.
+        self.call_after_refresh(self.scroll_to_region_of_cursor)
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
@@ -169,7 +172,7 @@ class TimelineView(ScrollView, can_focus=True):
         line.append(self._time_text(entry.at), style=self.get_component_rich_style("timeline--time"))
         line.append("↶" if entry.backdated else " ", style="dim")
         style = kind_style(entry.kind)
-        line.append(KIND_GLYPHS[entry.kind] + " ", style=style)
+        line.append(kind_glyph(entry.kind) + " ", style=style)
         if width >= 70 and not entry.kind.is_automatic:
             line.append(f"{entry.kind.value:<11}", style=style)
         actor_width = 12 if width >= 70 else 8
@@ -204,9 +207,9 @@ class TimelineView(ScrollView, can_focus=True):
         top = self.scroll_offset.y
         height = self.scrollable_content_region.height
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def action_cursor(self, delta: int) -> None:
         self._move_to(self.cursor + delta)

@@ -1,0 +1,179 @@
+"""The checklist pane: attached runbooks as live, shared, attributed checklists."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from warroom.domain.models import Checklist, ChecklistStep, Incident
+
+_SEPARATOR = "\x1f"  # joins runbook id and step id in an option id
+
+
+def _option_id(checklist: Checklist, step: ChecklistStep) -> str:
+    return f"{checklist.runbook_id}{_SEPARATOR}{step.id}"
+
+
+def split_option_id(option_id: str) -> tuple[str, str]:
+    runbook_id, step_id = option_id.split(_SEPARATOR, 1)
+    return runbook_id, step_id
+
+
+class ChecklistPane(OptionList):
+    """Steps of every attached checklist, with progress; the cursor starts on the next open step.
+
+    | Key | Action |
+    | --- | --- |
+    | space | tick / untick the step |
+    | x | skip the step (asks why) |
+    | c | copy the step's command (OSC 52: works over SSH) |
+    | a | attach a runbook |
+    """
+
+    BINDINGS = [
+        Binding("space", "toggle", "Tick", id="checklist.toggle"),
+        Binding("x", "skip", "Skip", id="checklist.skip"),
+        Binding("c", "copy", "Copy cmd", id="checklist.copy"),
+        Binding("a", "attach", "Attach runbook", id="checklist.attach"),
+    ]
+
+    DEFAULT_CSS = """
+    ChecklistPane {
+        height: 1fr;
+        min-height: 3;
+    }
+    """
+
+    class StepChosen(Message):
+        """The user asked to ``toggle``, ``skip`` or ``copy`` a step."""
+
+        def __init__(self, runbook_id: str, step_id: str, intent: str) -> None:
+            super().__init__()
+            self.runbook_id = runbook_id
+            self.step_id = step_id
+            self.intent = intent
+
+    class AttachRequested(Message):
+        """The user wants to attach a runbook."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._signature: tuple = ()
+
+    def show(self, incident: Incident | None) -> None:
+        """Re-render the checklists, keeping the cursor on the same step."""
+        checklists = list(incident.checklists.values()) if incident else []
+        signature = tuple(
+            (c.runbook_id, c.title, tuple((s.id, tuple(s.ticks)) for s in c.steps)) for c in checklists
+        )
+        if signature == self._signature and self.option_count:
+            return
+        self._signature = signature
+        previous = self.highlighted_option_id
+        self.clear_options()
+        if not checklists:
+            self.add_option(Option(Text("No checklist yet: press a to attach a runbook.", style="dim italic"), disabled=True))
+            return
+        options: list[Option] = []
+        for checklist in checklists:
+            done, total = checklist.progress
+            header = Text(no_wrap=True, overflow="ellipsis")
+            header.append(f"{done}/{total} ", style="bold reverse" if done == total and total else "bold")
+            header.append(checklist.title, style="bold")
+            options.append(Option(header, disabled=True))
+            section = None
+            for step in checklist.steps:
+                if step.section != section and step.section and step.section != checklist.title:
+                    section = step.section
+                    options.append(Option(Text(f" {section}", style="italic dim"), disabled=True))
+                options.append(Option(self._step_label(step), id=_option_id(checklist, step)))
+        self.add_options(options)
+        target = previous if previous and self._has(previous) else self._first_open_id(checklists)
+        if target:
+            self.highlighted = self.get_option_index(target)
+
+    @staticmethod
+    def _step_label(step: ChecklistStep) -> Text:
+        label = Text()
+        indent = "  " * step.depth
+        if step.skipped:
+            label.append(f"{indent}↷ ", style="dim")
+            label.append(step.text, style="dim strike")
+        elif step.done:
+            label.append(f"{indent}☑ ", style="bold green")
+            label.append(step.text, style="dim")
+        else:
+            label.append(f"{indent}☐ ")
+            label.append(step.text)
+        tick = step.last_tick
+        if tick is not None:
+            label.append(f"  {tick.actor} {tick.at:%H:%M}", style="italic dim")
+            if tick.skipped_reason:
+                label.append(f": {tick.skipped_reason}", style="italic dim")
+        if step.command and not step.done:
+            label.append("  ⧉", style="dim")  # there is a command to copy
+        return label
+
+    def _has(self, option_id: str) -> bool:
+        try:
+            self.get_option_index(option_id)
+        except Exception:
+            return False
+        return True
+
+    @staticmethod
+    def _first_open_id(checklists: list[Checklist]) -> str | None:
+        for checklist in checklists:
+            step = checklist.next_open()
+            if step is not None:
+                return _option_id(checklist, step)
+        return None
+
+    @property
+    def highlighted_option_id(self) -> str | None:
+        if self.highlighted is None or self.highlighted >= self.option_count:
+            return None
+        return self.get_option_at_index(self.highlighted).id
+
+    def highlight_next_open(self, incident: Incident) -> None:
+        """After a tick: move on to the next open step of the same checklist (or any)."""
+        current = self.highlighted_option_id
+        checklists = list(incident.checklists.values())
+        if current:
+            runbook_id, step_id = split_option_id(current)
+            checklist = incident.checklists.get(runbook_id)
+            if checklist:
+                ids = [s.id for s in checklist.steps]
+                after = ids.index(step_id) + 1 if step_id in ids else 0
+                following = next((s for s in checklist.steps[after:] if not s.done), None)
+                if following is not None:
+                    self.highlighted = self.get_option_index(_option_id(checklist, following))
+                    return
+        target = self._first_open_id(checklists)
+        if target:
+            self.highlighted = self.get_option_index(target)
+
+    def _choose(self, intent: str) -> None:
+        option_id = self.highlighted_option_id
+        if option_id:
+            runbook_id, step_id = split_option_id(option_id)
+            self.post_message(self.StepChosen(runbook_id, step_id, intent))
+
+    def action_toggle(self) -> None:
+        self._choose("toggle")
+
+    def action_skip(self) -> None:
+        self._choose("skip")
+
+    def action_copy(self) -> None:
+        self._choose("copy")
+
+    def action_attach(self) -> None:
+        self.post_message(self.AttachRequested())
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose("toggle")
