@@ -389,6 +389,7 @@ def cmd_tui(args, *, demo: bool = False) -> int:
     if demo:
         data_dir = _make_demo_copy(keep=args.keep)
         user = user or login_name()
+    from warroom.store.sync_state import SyncConfigError
     from warroom.ui.app import run_app
 
     try:
@@ -397,8 +398,11 @@ def cmd_tui(args, *, demo: bool = False) -> int:
             user=user,
             config=config,
             theme=args.theme,
-            server=getattr(args, "server", None) or os.environ.get("WARROOM_SERVER"),
+            server=getattr(args, "server", None),
+            sync=not demo,  # never push the sample incidents to a team server
         )
+    except SyncConfigError as exc:
+        raise CliError(str(exc)) from None
     finally:
         if demo and not args.keep:
             shutil.rmtree(data_dir.parent, ignore_errors=True)

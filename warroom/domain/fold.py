@@ -112,6 +112,15 @@ class IncidentFolder:
             self.refold()
         return len(new)
 
+    def discard(self, event_ids: set[str]) -> bool:
+        """Take events out (the server refused them); re-folds if any was here."""
+        present = event_ids & self._events.keys()
+        for event_id in present:
+            del self._events[event_id]
+        if present:
+            self.refold()
+        return bool(present)
+
     def refold(self) -> None:
         self.state = fold_incident(self.incident_id, self._events.values())
 

@@ -61,6 +61,8 @@ class Workspace:
         # method that reads or changes the folders holds this lock. Re-entrant because
         # ingest() calls record().
         self._lock = threading.RLock()
+        self._excluded: set[str] = set()
+        """Ids of events the sync server refused: kept in the journal, left out of the state."""
 
     # --- identity --------------------------------------------------------------------------
 
@@ -107,7 +109,7 @@ class Workspace:
         self._journals[incident_id] = journal
         self.report.warnings.extend(result.warnings)
         folder = IncidentFolder(incident_id)
-        folder.add_many(result.events)
+        folder.add_many(e for e in result.events if e.id not in self._excluded)
         self._folders[incident_id] = folder
         if folder.state.last_hlc:
             self.hlc.observe(folder.state.last_hlc)
@@ -140,7 +142,9 @@ class Workspace:
                     self._broken[incident_id] = str(exc)
                     self.report.errors.append(str(exc))
                     continue
-                fresh = [e for e in events if self._folders[incident_id].add(e)]
+                fresh = [
+                    e for e in events if e.id not in self._excluded and self._folders[incident_id].add(e)
+                ]
                 if fresh:
                     self.hlc.observe(max(e.hlc for e in fresh))
                     changed[incident_id] = fresh
@@ -217,6 +221,20 @@ class Workspace:
                 self.record(unique)
                 self.hlc.observe(max(e.hlc for e in unique))
             return fresh
+
+    def exclude(self, event_ids) -> bool:
+        """Leave these events out of the folded state from now on (the server refused them).
+        They stay in the journal, and are shown as rejected by the sync status. Returns True
+        if the state changed."""
+        with self._lock:
+            new = set(event_ids) - self._excluded
+            if not new:
+                return False
+            self._excluded |= new
+            changed = False
+            for folder in self._folders.values():
+                changed |= folder.discard(new)
+            return changed
 
     def add_listener(self, listener: Callable[[str, list[Event]], None]) -> None:
         """Called after every durable ``record`` (the sync outbox hooks in here)."""

@@ -7,6 +7,7 @@ them as saved. The UI thread never waits on the disk or the network.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class WarRoomApp(App[int]):
         save_settings: bool = True,
         poll_journals: bool = True,
         cursor_blink: bool = True,
+        sync_engine=None,
     ) -> None:
         super().__init__()
         self.workspace = workspace
@@ -109,6 +111,12 @@ class WarRoomApp(App[int]):
         self.selected_id: str | None = None
         self.loaded = False
         self.runbooks: list = []  # the runbook library, loaded with the journals
+        self.sync_engine = sync_engine
+        """A warroom.sync SyncEngine when a server is configured (runs in a thread worker)."""
+        self._sync_stop = threading.Event()
+        self._last_rejection: str | None = None
+        self._known_incidents: set[str] | None = None
+        self._rejected_count = 0
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -211,6 +219,9 @@ class WarRoomApp(App[int]):
             banner.add_class("-shown")
         if self._poll_journals:
             self.set_interval(JOURNAL_POLL_SECONDS, self._poll)
+        if self.sync_engine is not None:
+            self.query_one(HeaderBar).sync_label = "connecting…"
+            self.run_worker(self._sync_thread, thread=True, group="sync", name="sync with server")
         if not self._ask_name:
             self.action_focus_scribe() if incidents else self.query_one(IncidentList).focus()
 
@@ -220,6 +231,62 @@ class WarRoomApp(App[int]):
     def _poll_thread(self) -> None:
         if self.workspace.poll():
             self.call_from_thread(self.refresh_views)
+
+    # --- sync ------------------------------------------------------------------------------
+
+    def _sync_thread(self) -> None:
+        """Thread: push the outbox and follow the server's feed until the app exits."""
+        self.sync_engine.run_forever(self._sync_stop, self._sync_status_changed)
+
+    def _sync_status_changed(self, status) -> None:
+        """Called on the sync thread; the header is updated on the UI thread."""
+        if self._sync_stop.is_set():
+            return  # the app is closing: its event loop may already be gone
+        try:
+            self.call_from_thread(self._show_sync_status, status)
+        except RuntimeError:
+            pass  # the app is shutting down
+
+    def _show_sync_status(self, status) -> None:
+        header = self.query_one(HeaderBar)
+        label = status.summary
+        if not status.online and status.since is not None:
+            label = f"offline since {status.since:%H:%M}Z" + label[len("offline"):]
+        header.sync_label = label
+        header.sync_ok = status.online and not status.rejected and not status.warning
+        if status.warning:
+            self.notify(status.warning, title="Sync", severity="error", timeout=30)
+        if status.rejected != self._rejected_count:
+            self._rejected_count = status.rejected
+            self.run_worker(self._exclude_rejected, thread=True, group="sync-rejections", name="leave out refused events")
+        if status.last_rejection and status.last_rejection != self._last_rejection:
+            self._last_rejection = status.last_rejection
+            self.notify(
+                f"The server refused a change: {status.last_rejection}. It stays saved here "
+                "and is shown as rejected; nothing was dropped.",
+                title="Sync",
+                severity="error",
+                timeout=30,
+            )
+
+    def _exclude_rejected(self) -> None:
+        """Thread: a change the server refused is not part of the shared incident, so take it
+        out of what this screen shows (it stays in the local journal, counted as rejected)."""
+        rejected = {r.event_id for r in self.sync_engine.rejections()}
+        if self.workspace.exclude(rejected):
+            self.call_from_thread(self.refresh_views)
+
+    def events_arrived(self) -> None:
+        """Called by the sync thread after it journalled events from the server."""
+        if self._sync_stop.is_set():
+            return
+        try:
+            self.call_from_thread(self.refresh_views)
+        except RuntimeError:
+            pass
+
+    def on_unmount(self) -> None:
+        self._sync_stop.set()
 
     def _tick(self) -> None:
         self.query_one(HeaderBar).now = self.clock.now()
@@ -236,8 +303,13 @@ class WarRoomApp(App[int]):
             return None
 
     def refresh_views(self, *, reset_timeline: bool = False) -> None:
+        incidents = self.workspace.incidents()
+        self._announce_new_incidents(incidents)
+        if self.selected_id is None and incidents:
+            self.selected_id = incidents[0].id  # the first incident arrived from elsewhere
+            reset_timeline = True
         incident = self.current
-        self.query_one(IncidentList).show(self.workspace.incidents(), self.selected_id)
+        self.query_one(IncidentList).show(incidents, self.selected_id)
         self.query_one(HeaderBar).incident = incident
         self.query_one(RosterList).show(incident)
         checklist = self.query_one(ChecklistPane)
@@ -251,6 +323,21 @@ class WarRoomApp(App[int]):
         timeline = self.query_one(TimelineView)
         timeline.show(incident.timeline if incident else [], reset=reset_timeline)
         timeline.border_subtitle = f"{len(incident.timeline)} entries" if incident else ""
+
+    def _announce_new_incidents(self, incidents: list[Incident]) -> None:
+        """Someone else declared an incident (another terminal, the server): say so once."""
+        known = self._known_incidents
+        self._known_incidents = {i.id for i in incidents}
+        if known is None:
+            return  # the first look, at load: nothing is "new"
+        for incident in incidents:
+            if incident.id not in known and incident.declared_by != self.workspace.actor:
+                self.notify(
+                    f"{incident.severity.value} declared by {incident.declared_by}: {incident.title}",
+                    title="New incident",
+                    severity="warning" if incident.severity.rank <= 2 else "information",
+                    timeout=15,
+                )
 
     def select_incident(self, incident_id: str) -> None:
         if incident_id != self.selected_id:
@@ -561,9 +648,31 @@ def run_app(
     config: Config,
     theme: str | None = None,
     server: str | None = None,
+    sync: bool = True,
 ) -> int:
-    """Open the TUI on ``data_dir``; asks the user's name on first run."""
+    """Open the TUI on ``data_dir``; asks the user's name on first run. With a server
+    configured (``--server``, WARROOM_SERVER or ``warroom login``), syncs with it."""
     workspace = Workspace(data_dir, user or login_name())
-    app = WarRoomApp(workspace, config=config, theme=theme, ask_name=user is None)
+
+    def ingest_and_show(events):
+        # Runs on the sync thread: journal what the server sent, then refresh the screen.
+        new = workspace.ingest(events)
+        app.events_arrived()
+        return new
+
+    engine = _sync_engine(workspace, server, ingest_and_show) if sync else None
+    app = WarRoomApp(workspace, config=config, theme=theme, ask_name=user is None, sync_engine=engine)
     app.run()
     return app.return_code or 0
+
+
+def _sync_engine(workspace: Workspace, server: str | None, apply: Callable):
+    """The sync engine, or None when no server is configured. Imported lazily: httpx stays
+    off the start-up path when sync is not used. Raises SyncConfigError."""
+    from warroom.store.sync_state import resolve_server
+
+    if resolve_server(server) is None:
+        return None
+    from warroom.sync.engine import SyncEngine
+
+    return SyncEngine.from_config(workspace, server, apply=apply)

@@ -1,0 +1,94 @@
+"""The console against a real warroom server process: live entries from others, sync state
+in the header, offline queueing, and a refused change shown, not silently applied."""
+
+from __future__ import annotations
+
+import asyncio
+
+from warroom.domain.models import Status
+from warroom.store.workspace import Workspace
+from warroom.sync.client import SyncClient
+from warroom.sync.engine import SyncEngine
+from warroom.ui.app import WarRoomApp
+from warroom.ui.widgets.header import HeaderBar
+from warroom.ui.widgets.timeline import TimelineView
+
+try:
+    from serverproc import Replica, server_factory
+except ImportError:  # tests/ collected as a package
+    from tests.serverproc import Replica, server_factory
+
+__all__ = ["server_factory"]
+
+
+def make_synced_app(data_dir, name, server, token, clock=None):
+    workspace = Workspace(data_dir, name, clock)
+    app: WarRoomApp | None = None
+
+    def ingest_and_show(events):
+        new = workspace.ingest(events)
+        app.events_arrived()
+        return new
+
+    engine = SyncEngine(
+        workspace,
+        SyncClient(server.url, token, timeout=5.0, connect_timeout=2.0),
+        apply=ingest_and_show,
+        hold_seconds=5.0,
+        backoff_base=0.05,
+        backoff_cap=0.5,
+        scan_interval=0.5,
+    )
+    app = WarRoomApp(workspace, theme="warroom-dark", save_settings=False, poll_journals=False, cursor_blink=False, sync_engine=engine)
+    return app
+
+
+async def wait_for(pilot, predicate, what: str, timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        if predicate():
+            return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_entries_from_others_arrive_live_and_refusals_are_shown(server_factory, tmp_path):
+    server = server_factory()
+    alice_token = server.add_token("alice")
+    bob_token = server.add_token("bob")
+    server.start()
+    alice = Replica(tmp_path / "clients", "alice", server.url, alice_token).start()
+    try:
+        incident_id = alice.declare("Checkout down")
+        app = make_synced_app(tmp_path / "bob", "bob", server, bob_token)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.current is not None and app.current.id == incident_id, "alice's incident")
+            header = app.query_one(HeaderBar)
+            await wait_for(pilot, lambda: header.sync_label.startswith("online"), "online")
+
+            alice.log(incident_id, "rollback started")
+            await wait_for(
+                pilot,
+                lambda: app.query_one(TimelineView).entries[-1].text == "rollback started",
+                "alice's entry on bob's screen",
+            )
+
+            # bob is not the IC: the server refuses his resolve; his screen must say so and
+            # must not keep showing the incident as resolved.
+            await pilot.press("escape", "t")
+            await pilot.press("end", "enter")
+            await wait_for(pilot, lambda: "rejected" in header.sync_label, "the rejection in the header")
+            await wait_for(pilot, lambda: app.current.status is Status.INVESTIGATING, "the refused change left out")
+            assert any("only the incident commander" in n.message for n in app._notifications)
+            assert not header.sync_ok
+
+            # Offline: the server goes away, bob keeps logging, nothing is lost.
+            server.kill()
+            await pilot.press("i", *"written while offline", "enter")
+            await wait_for(pilot, lambda: "offline" in header.sync_label and "1 pending" in header.sync_label, "offline · 1 pending")
+            server.start()
+            await wait_for(pilot, lambda: "pending" not in header.sync_label, "the pending entry pushed")
+            await asyncio.to_thread(alice.engine.pull_once, 2.0)
+            texts = [e.text for e in alice.workspace.get(incident_id).timeline]
+            assert texts.count("written while offline") == 1
+    finally:
+        alice.close()
