@@ -20,12 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from warroom.domain import commands  # noqa: E402
 from warroom.domain.clock import FixedClock  # noqa: E402
 from warroom.domain.ids import uuid7  # noqa: E402
-from warroom.domain.models import EntryKind, Severity, Status  # noqa: E402
+from warroom.comms.render import render  # noqa: E402
+from warroom.runbooks.library import attach_fields, load_library  # noqa: E402
+from warroom.comms.templates import load_templates  # noqa: E402
+from warroom.domain.models import CommsChannel, ComponentState, Severity, Status  # noqa: E402
 from warroom.domain.scribe import parse_scribe_line  # noqa: E402
 from warroom.store.atomic import atomic_write  # noqa: E402
 from warroom.store.workspace import Workspace  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "incidents"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class Scene:
@@ -64,6 +68,25 @@ class Scene:
 
     def amend(self, incident_id: str, entry_id: str, text: str) -> None:
         self.ws.record([commands.amend_entry(self.ws.factory, self.ws.get(incident_id), entry_id, text)])
+
+    def sent(self, incident_id: str, template_id: str, channel: CommsChannel) -> None:
+        templates, _ = load_templates([TEMPLATES])
+        text = render(templates[template_id], self.ws.get(incident_id), self.clock.now())
+        heads = [v.id for v in self.ws.get(incident_id).draft_heads(template_id)]
+        self.ws.record([commands.save_draft(self.ws.factory, self.ws.get(incident_id), template_id, text, heads)])
+        self.ws.record([commands.mark_sent(self.ws.factory, self.ws.get(incident_id), template_id, channel, text)])
+
+    def attach(self, incident_id: str, runbook_id: str) -> None:
+        runbooks, _ = load_library()
+        runbook = next(r for r in runbooks if r.id == runbook_id)
+        self.ws.record([commands.attach_runbook(self.ws.factory, self.ws.get(incident_id), **attach_fields(runbook))])
+
+    def tick(self, incident_id: str, runbook_id: str, step_number: int, skipped: str | None = None) -> None:
+        step = self.ws.get(incident_id).checklists[runbook_id].steps[step_number]
+        self.ws.record([commands.tick_step(self.ws.factory, self.ws.get(incident_id), runbook_id, step.id, skipped_reason=skipped)])
+
+    def component(self, incident_id: str, name: str, state: ComponentState) -> None:
+        self.ws.record([commands.set_component(self.ws.factory, self.ws.get(incident_id), name, state)])
 
     def redact(self, incident_id: str, entry_id: str, reason: str) -> None:
         self.ws.record([commands.redact_entry(self.ws.factory, self.ws.get(incident_id), entry_id, reason)])
@@ -107,15 +130,24 @@ def payments_outage(s: Scene) -> str:
         impact="Card payments fail at checkout; customers see 'payment declined'",
         incident_type="payments",
     )
+    s.at(18, "14:35", "alice").attach(inc, "ic-first-five-minutes")
+    s.at(18, "14:35", "alice").attach(inc, "payment-high-error-rate")
     s.at(18, "14:35", "dave").log(inc, "14:31 - Alert fired: payment_error_rate > 5% on payments-api")
     s.at(18, "14:36", "dave").log(inc, "14:33 - bob (on-call) acknowledged the page")
     s.at(18, "14:36", "alice").assign(inc, "scribe", "dave")
     s.at(18, "14:36", "alice").assign(inc, "tech", "bob")
+    s.at(18, "14:36", "alice").tick(inc, "ic-first-five-minutes", 0)
     s.at(18, "14:37", "bob").log(inc, "Error rate 38% and climbing; every card network affected")
+    s.at(18, "14:37", "alice").tick(inc, "ic-first-five-minutes", 1)
     s.at(18, "14:38", "alice").set(inc, severity=Severity.SEV1)
+    s.at(18, "14:38", "alice").tick(inc, "ic-first-five-minutes", 2)
     s.at(18, "14:38", "alice").assign(inc, "comms", "carol")
-    s.at(18, "14:39", "carol").log(inc, "/action Status page: 'Investigating: payments degraded'")
+    s.at(18, "14:38", "alice").tick(inc, "ic-first-five-minutes", 3)
+    s.at(18, "14:39", "carol").component(inc, "Checkout", ComponentState.MAJOR_OUTAGE)
+    s.at(18, "14:39", "carol").sent(inc, "status-page", CommsChannel.STATUS_PAGE)
     s.at(18, "14:40", "bob").log(inc, "/hypothesis payments-api v2.14.3 (deployed 14:15) introduced the regression")
+    s.at(18, "14:40", "bob").tick(inc, "payment-high-error-rate", 0)
+    s.at(18, "14:41", "bob").tick(inc, "payment-high-error-rate", 1)
     s.at(18, "14:41", "erin").log(inc, "Gateway provider status is green and their API answers normally; upstream unlikely")
     s.at(18, "14:42", "bob").log(inc, "NullPointerException in CardTokenizer.normalize() since 14:16, only on stored cards")
     s.at(18, "14:43", "bob").log(inc, "Confirmed: v2.14.3 changed token normalisation; stored cards without expiry throw")
@@ -124,13 +156,15 @@ def payments_outage(s: Scene) -> str:
     s.at(18, "14:44", "bob").log(inc, "/action Rollback started: deploy freeze, then kubectl rollout undo deployment/payments-api")
     s.at(18, "14:45", "frank").log(inc, "Checkout retries are hammering the database: connection pool at 92%")
     s.at(18, "14:46", "alice").log(inc, "/action frank: cap checkout retries with flag checkout.retry_limit=1")
-    s.at(18, "14:47", "carol").log(inc, "/action Internal update #1 posted to #inc-payments and the exec channel")
+    s.at(18, "14:47", "carol").sent(inc, "status-update", CommsChannel.INTERNAL)
+    s.at(18, "14:47", "alice").tick(inc, "ic-first-five-minutes", 5)
     s.at(18, "14:48", "frank").log(inc, "Retry cap live; database pool back to 60%")
     s.at(18, "14:50", "bob").log(inc, "Rollback half done; error rate 38% → 21%")
     s.at(18, "14:52", "bob").log(inc, "Rollback complete: all pods on v2.14.2")
     s.at(18, "14:53", "erin").log(inc, "Error rate 4% and falling; payments succeeding again")
     s.at(18, "14:54", "alice").set(inc, status=Status.MONITORING)
-    s.at(18, "14:55", "carol").log(inc, "/action Status page: 'Fix deployed, monitoring'")
+    s.at(18, "14:55", "carol").component(inc, "Checkout", ComponentState.DEGRADED)
+    s.at(18, "14:55", "carol").sent(inc, "status-page", CommsChannel.STATUS_PAGE)
     canary = s.at(18, "14:56", "dave").log(inc, "/todo Find out why canary analysis passed v2.14.3")
     s.at(18, "14:57", "erin").log(inc, "Error rate at baseline (0.3%)")
     s.at(18, "14:58", "alice").log(inc, "/decision Keep the payments-api deploy freeze until the postmortem")
@@ -139,7 +173,7 @@ def payments_outage(s: Scene) -> str:
     s.at(18, "15:01", "alice").log(inc, "Handing IC to grace (EU on-call) for the monitoring window")
     s.at(18, "15:01", "alice").assign(inc, "ic", "grace")
     s.at(18, "15:02", "grace").log(inc, "IC here. Monitoring 30 more minutes before resolving")
-    s.at(18, "15:04", "carol").log(inc, "/action Internal update #2 posted; next update 15:20")
+    s.at(18, "15:04", "carol").sent(inc, "status-update", CommsChannel.INTERNAL)
     s.at(18, "15:06", "frank").log(inc, "/todo Retry storm amplified the outage: review checkout-web retry and backoff")
     ticket = s.at(18, "15:08", "erin").log(inc, "Support escalation from jane.doe@example.com: charged twice?")
     s.at(18, "15:09", "dave").redact(inc, ticket, "contained a customer's email address")

@@ -332,3 +332,84 @@ def test_snapshot_checklist_pane(snap_compare, make_app, sample_dir):
         await settle(pilot)
 
     assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(120, 40), run_before=attach_and_tick)
+
+
+async def test_comms_draft_edit_save_send_then_cadence_restarts(make_app, sample_dir, clock):
+    from warroom.domain.models import CommsChannel
+    from warroom.ui.screens.comms import ChannelPicker, DraftEditor
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        header = app.query_one(HeaderBar)
+        assert header.cadence_text == "next update 6:33"  # last sent 15:04:03 + 15 min, now 15:12:30
+        clock.advance(minutes=7)
+        app._tick()
+        assert header.cadence_overdue and header.cadence_text == "UPDATE OVERDUE 0:27"
+
+        await pilot.press("escape", "5")
+        pane = app.query_one("#comms")
+        pane.highlighted = pane.get_option_index("status-update")
+        await pilot.press("enter")
+        editor = app.screen
+        assert isinstance(editor, DraftEditor) and editor.template_id == "status-update"
+        await pilot.press("ctrl+r")  # re-fill from live state
+        assert "INCIDENT UPDATE, 15:19 UTC" in editor.text
+        area = editor.query_one("TextArea")
+        area.move_cursor(area.document.end)
+        await pilot.press(*"\nRefunds start tomorrow.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        heads = app.current.draft_heads("status-update")
+        assert len(heads) == 1 and heads[0].text.endswith("Refunds start tomorrow.")
+
+        await pilot.press("ctrl+e")
+        assert isinstance(app.screen, ChannelPicker)
+        await pilot.press("enter")  # the template's channel (internal) is highlighted
+        await settle(pilot)
+        sent = app.current.sent_updates[-1]
+        assert sent.channel is CommsChannel.INTERNAL and sent.text.endswith("Refunds start tomorrow.")
+        assert app.current.timeline[-1].text.startswith("Update sent (internal): INCIDENT UPDATE, 15:19 UTC")
+        app._tick()
+        assert header.cadence_text == "next update 15:00" and not header.cadence_overdue
+
+        # Leaving with unsaved edits keeps them as a new version: nothing typed is lost.
+        area.move_cursor(area.document.end)
+        await pilot.press(*" PS: thanks")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.current.draft_heads("status-update")[0].text.endswith("PS: thanks")
+
+
+async def test_resolving_offers_to_restore_components(make_app, sample_dir):
+    from warroom.domain.models import ComponentState
+    from warroom.ui.screens.comms import ConfirmScreen
+
+    app = make_app(sample_dir, poll_journals=False, user="grace")  # grace is the IC
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "5", "p")
+        await pilot.press("ctrl+u", *"Payments API", "enter")
+        await pilot.press("down", "down", "enter")  # partial outage
+        await settle(pilot)
+        assert app.current.components["Payments API"] is ComponentState.PARTIAL_OUTAGE
+
+        await pilot.press("t")
+        await pilot.press("enter")  # monitoring → resolved is the highlighted next step
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert set(app.current.components.values()) == {ComponentState.OPERATIONAL}
+        assert app.query_one(HeaderBar).cadence_text == ""  # paused once resolved
+
+
+def test_snapshot_comms_pane_and_overdue_header(snap_compare, make_app, sample_dir, clock):
+    async def overdue_and_focus_comms(pilot) -> None:
+        await settle(pilot)
+        clock.advance(minutes=8)
+        pilot.app._tick()
+        await pilot.press("escape", "5")
+        await pilot.pause()
+
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(120, 40), run_before=overdue_and_focus_comms)

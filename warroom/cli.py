@@ -109,12 +109,15 @@ def _build_parser() -> argparse.ArgumentParser:
         ("login", "save a server URL and token for sync"),
         ("sync", "push pending events and pull the feed once"),
         ("runbooks", "runbook tools (warroom runbooks lint PATH…)"),
+        ("comms", "comms templates: warroom comms render INCIDENT TEMPLATE, warroom comms list"),
     ):
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
-_PASSTHROUGH = {"server", "login", "sync", "runbooks"}
+_PASSTHROUGH = {"server", "login", "sync", "runbooks", "comms"}
+# These open the data dir, so global options given before the command are passed on.
+_USES_WORKSPACE = {"sync", "comms"}
 _GLOBAL_VALUE_OPTIONS = {"--data-dir", "--as", "--theme", "--server"}
 """Top-level options that take a separate value (so the value is not mistaken for a command)."""
 
@@ -459,6 +462,8 @@ def _passthrough(name: str, argv: list[str]) -> int:
         parser.add_argument("--server", help="server URL (env WARROOM_SERVER)")
         args, rest = parser.parse_known_args(argv)
         return sync_main(rest + (["--server", args.server] if args.server else []), _open_workspace(args))
+    if name == "comms":
+        return _comms(argv)
     if name == "runbooks":
         if not argv or argv[0] != "lint":
             print("usage: warroom runbooks lint PATH... [--json]", file=sys.stderr)
@@ -467,6 +472,38 @@ def _passthrough(name: str, argv: list[str]) -> int:
 
         return lint_main(argv[1:])
     raise AssertionError(name)
+
+
+def _comms(argv: list[str]) -> int:
+    """warroom comms list | render INCIDENT TEMPLATE"""
+    parser = argparse.ArgumentParser(prog="warroom comms", description="Fill comms templates from live incident state.")
+    _common(parser, top_level=True)
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("list", help="list the templates")
+    render_parser = sub.add_parser("render", help="print a template filled from the incident's state")
+    _common(render_parser)
+    render_parser.add_argument("incident")
+    render_parser.add_argument("template", help="template id (file name without extension)")
+    args = parser.parse_args(argv)
+    from warroom.comms.render import render
+    from warroom.comms.templates import load_templates, template_dirs
+
+    config = _load_config()
+    templates, errors = load_templates(template_dirs(config.template_dirs))
+    for error in errors:
+        print(f"warroom: warning: template not loaded: {error}", file=sys.stderr)
+    if args.action == "list":
+        for template in templates.values():
+            print(f"{template.id:<16} {template.channel.value:<12} {template.name}")
+        return EXIT_OK
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    template = templates.get(args.template)
+    if template is None:
+        available = ", ".join(sorted(templates)) or "none"
+        raise CliError(f"no template {args.template!r}; available: {available}")
+    print(render(template, incident, workspace.clock.now(), config.cadence_minutes), end="")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -483,8 +520,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if word in _PASSTHROUGH:
             try:
-                return _passthrough(word, argv[:index] + argv[index + 1:] if word == "sync" else argv[index + 1:])
-            except CliError as exc:
+                return _passthrough(word, argv[:index] + argv[index + 1:] if word in _USES_WORKSPACE else argv[index + 1:])
+            except (CliError, DomainError) as exc:
                 print(f"warroom: {exc}", file=sys.stderr)
                 return EXIT_REFUSED
             except BrokenPipeError:

@@ -15,6 +15,9 @@ from pydantic import ValidationError
 from warroom.domain.clock import Clock
 from warroom.domain.events import (
     AttachedStep,
+    ComponentSet,
+    DraftSaved,
+    UpdateSent,
     RunbookAttached,
     StepTicked,
     StepUnticked,
@@ -33,6 +36,8 @@ from warroom.domain.ids import uuid7
 from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
+    CommsChannel,
+    ComponentState,
     EntryKind,
     Incident,
     Severity,
@@ -261,3 +266,26 @@ def untick_step(factory: EventFactory, incident: Incident, runbook_id: str, step
         incident.id,
         _payload(StepUnticked, runbook_id=runbook_id, step_id=step_id, tick_ids=sorted(step.ticks)),
     )
+
+
+# --- comms -----------------------------------------------------------------------------------
+
+
+def save_draft(factory: EventFactory, incident: Incident, template_id: str, text: str, bases: list[str]) -> Event:
+    """Save a version of a draft, edited from ``bases`` (the versions on screen)."""
+    heads = incident.draft_heads(template_id)
+    if len(heads) == 1 and heads[0].text == text and heads[0].id in bases:
+        raise DomainError("no changes since the last saved version")
+    return factory.make(incident.id, _payload(DraftSaved, template_id=template_id, text=text, bases=bases))
+
+
+def mark_sent(factory: EventFactory, incident: Incident, template_id: str, channel: CommsChannel, text: str) -> Event:
+    """Record that an update went out (the cadence timer restarts)."""
+    return factory.make(incident.id, _payload(UpdateSent, template_id=template_id, channel=channel, text=text))
+
+
+def set_component(factory: EventFactory, incident: Incident, component: str, state: ComponentState) -> Event:
+    component = " ".join(component.split())
+    if incident.components.get(component) is state:
+        raise DomainError(f"{component} is already {state.value}")
+    return factory.make(incident.id, _payload(ComponentSet, component=component, state=state))

@@ -25,6 +25,8 @@ from pydantic import (
 
 from warroom.domain.models import (
     HUMAN_ENTRY_KINDS,
+    CommsChannel,
+    ComponentState,
     PERSON_MAX,
     ROLE_NAME_MAX,
     EntryKind,
@@ -173,6 +175,38 @@ class StepUnticked(Payload):
     tick_ids: list[str] = Field(min_length=1, max_length=100)
 
 
+TemplateId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DraftText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+ComponentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+class DraftSaved(Payload):
+    """A version of a comms draft. ``bases`` are the versions it was edited from; two
+    versions saved from the same base are a conflict, shown to people."""
+
+    kind: ClassVar[str] = "comms.draft_saved"
+    template_id: TemplateId
+    text: DraftText
+    bases: list[str] = Field(default_factory=list, max_length=20)
+
+
+class UpdateSent(Payload):
+    """An update went out; the cadence timer restarts from here."""
+
+    kind: ClassVar[str] = "comms.sent"
+    template_id: TemplateId
+    channel: CommsChannel
+    text: DraftText
+
+
+class ComponentSet(Payload):
+    """A status-page component's state (last writer wins per component)."""
+
+    kind: ClassVar[str] = "component.set"
+    component: ComponentName
+    state: ComponentState
+
+
 PAYLOAD_MODELS: dict[str, type[Payload]] = {}
 
 
@@ -192,6 +226,9 @@ for _model in (
     RunbookAttached,
     StepTicked,
     StepUnticked,
+    DraftSaved,
+    UpdateSent,
+    ComponentSet,
 ):
     register_payload(_model)
 

@@ -27,6 +27,10 @@ from warroom.domain.models import (
     INCIDENT_COMMANDER,
     Checklist,
     ChecklistStep,
+    CommsChannel,
+    ComponentState,
+    DraftVersion,
+    SentUpdate,
     Tick,
     EntryKind,
     EntryRevision,
@@ -331,6 +335,47 @@ def _on_step_unticked(state: Incident, event: Event) -> None:
         _add_entry(state, event, EntryKind.CHECKLIST, f"Unticked: {step.text}")
 
 
+def _on_draft_saved(state: Incident, event: Event) -> None:
+    p = event.payload
+    state.drafts.setdefault(p["template_id"], []).append(
+        DraftVersion.model_construct(
+            id=event.id,
+            template_id=p["template_id"],
+            actor=event.actor,
+            at=event.at,
+            text=p["text"],
+            bases=list(p.get("bases", [])),
+        )
+    )
+    # Drafts are work in progress: they do not clutter the timeline; sending does.
+
+
+def _first_line(text: str, limit: int = 80) -> str:
+    line = next((l.strip() for l in text.splitlines() if l.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _on_update_sent(state: Incident, event: Event) -> None:
+    p = event.payload
+    channel = CommsChannel(p["channel"])
+    state.sent_updates.append(
+        SentUpdate.model_construct(
+            id=event.id, at=event.at, actor=event.actor, channel=channel, template_id=p["template_id"], text=p["text"]
+        )
+    )
+    _add_entry(state, event, EntryKind.COMMS, f"Update sent ({channel.value}): {_first_line(p['text'])}")
+
+
+def _on_component_set(state: Incident, event: Event) -> None:
+    name = event.payload["component"]
+    new = ComponentState(event.payload["state"])
+    old = state.components.get(name)
+    if old is new:
+        return
+    state.components[name] = new
+    _add_entry(state, event, EntryKind.COMPONENT, f"Status page: {name} {old.value if old else '—'} → {new.value}")
+
+
 _HANDLERS = {
     "incident.declared": _on_declared,
     "incident.updated": _on_updated,
@@ -341,6 +386,9 @@ _HANDLERS = {
     "runbook.attached": _on_runbook_attached,
     "checklist.ticked": _on_step_ticked,
     "checklist.unticked": _on_step_unticked,
+    "comms.draft_saved": _on_draft_saved,
+    "comms.sent": _on_update_sent,
+    "component.set": _on_component_set,
 }
 
 

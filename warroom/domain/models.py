@@ -216,6 +216,8 @@ class EntryKind(StrEnum):
     UPDATE = "update"
     RUNBOOK = "runbook"
     CHECKLIST = "checklist"
+    COMMS = "comms"
+    COMPONENT = "component"
 
     @property
     def is_automatic(self) -> bool:
@@ -362,6 +364,58 @@ class Checklist(BaseModel):
         return next((s for s in self.steps if not s.done), None)
 
 
+class ComponentState(StrEnum):
+    """Status-page states (the usual statuspage vocabulary)."""
+
+    OPERATIONAL = "operational"
+    DEGRADED = "degraded performance"
+    PARTIAL_OUTAGE = "partial outage"
+    MAJOR_OUTAGE = "major outage"
+    MAINTENANCE = "under maintenance"
+
+    @classmethod
+    def parse(cls, text: str) -> "ComponentState":
+        cleaned = " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+        matches = [state for state in cls if state.value.startswith(cleaned) or state.name.lower().startswith(cleaned.replace(" ", "_"))]
+        if cleaned and len(matches) == 1:
+            return matches[0]
+        names = ", ".join(state.value for state in cls)
+        raise ValueError(f"unknown component state {text!r}: use one of {names}")
+
+
+class CommsChannel(StrEnum):
+    """Where an update was sent."""
+
+    INTERNAL = "internal"
+    STATUS_PAGE = "status page"
+    CUSTOMERS = "customers"
+    EXEC = "exec"
+
+
+class DraftVersion(BaseModel):
+    """One saved version of a comms draft. Every version is kept."""
+
+    id: str
+    """The event id."""
+    template_id: str
+    actor: str
+    at: datetime
+    text: str
+    bases: list[str] = Field(default_factory=list)
+    """The versions this one was edited from; a version nobody built on is a head."""
+
+
+class SentUpdate(BaseModel):
+    """An update marked as sent: what, where, by whom."""
+
+    id: str
+    at: datetime
+    actor: str
+    channel: CommsChannel
+    template_id: str
+    text: str
+
+
 class RoleChange(BaseModel):
     """One assignment or handover, for the roster's history."""
 
@@ -398,6 +452,12 @@ class Incident(BaseModel):
     """Entries sorted by (at, hlc)."""
     checklists: dict[str, Checklist] = Field(default_factory=dict)
     """Attached runbooks and role checklists by runbook id, in attach order."""
+    drafts: dict[str, list[DraftVersion]] = Field(default_factory=dict)
+    """Saved comms drafts by template id, every version, oldest first."""
+    sent_updates: list[SentUpdate] = Field(default_factory=list)
+    """Updates marked as sent, oldest first; the last one restarts the cadence."""
+    components: dict[str, ComponentState] = Field(default_factory=dict)
+    """Status-page components affected by the incident and their current state."""
     last_hlc: str = ""
     """The largest HLC applied; events arriving with a smaller one force a re-fold."""
     event_count: int = 0
@@ -411,6 +471,17 @@ class Incident(BaseModel):
     @property
     def commander(self) -> str | None:
         return self.roles.get(INCIDENT_COMMANDER)
+
+    def draft_heads(self, template_id: str) -> list[DraftVersion]:
+        """The latest versions of a draft: more than one means people saved concurrently
+        (a conflict to show, never to resolve silently)."""
+        versions = self.drafts.get(template_id, [])
+        superseded = {base for version in versions for base in version.bases}
+        return [v for v in versions if v.id not in superseded]
+
+    @property
+    def last_update_at(self) -> datetime | None:
+        return self.sent_updates[-1].at if self.sent_updates else None
 
     def entry(self, entry_ref: str) -> TimelineEntry | None:
         """The entry with this id or short id; None if there is none or the ref is ambiguous."""

@@ -34,6 +34,12 @@ class Config(BaseModel):
     """Show timeline times in local time instead of UTC."""
     runbook_dirs: list[Path] = Field(default_factory=list)
     """More directories of Markdown runbooks (e.g. a team repository checkout)."""
+    template_dirs: list[Path] = Field(default_factory=list)
+    """More directories of comms templates; a template with the same name overrides ours."""
+    cadence_minutes: dict[str, int] = Field(default_factory=dict)
+    """Status-update cadence per severity, e.g. ``{SEV1 = 15, SEV2 = 30}``; 0 turns it off."""
+    bell_when_overdue: bool = False
+    """Ring the terminal bell when a status update becomes overdue."""
 
 
 def load_config(path: Path | None = None) -> Config:

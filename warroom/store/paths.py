@@ -41,6 +41,11 @@ def user_runbook_dir() -> Path:
     return default_data_dir() / "runbooks"
 
 
+def user_template_dir() -> Path:
+    """The user's own comms templates (``*.md`` / ``*.txt``)."""
+    return default_data_dir() / "templates"
+
+
 def user_theme_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "themes"
 

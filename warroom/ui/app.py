@@ -30,11 +30,12 @@ from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
 from warroom.ui.screens.entry import EntryScreen, RoleHistoryScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
 from warroom.ui.screens.runbooks import RunbookPicker
+from warroom.ui.screens.comms import ComponentScreen, ConfirmScreen, DraftAction, DraftEditor
 from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
 from warroom.ui.widgets.checklist import ChecklistPane
-from warroom.ui.widgets.placeholders import CommsPane
+from warroom.ui.widgets.comms import CommsPane
 from warroom.ui.widgets.roster import RosterList
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.timeline import TimelineView, describe_entry
@@ -111,6 +112,8 @@ class WarRoomApp(App[int]):
         self.selected_id: str | None = None
         self.loaded = False
         self.runbooks: list = []  # the runbook library, loaded with the journals
+        self.templates: dict = {}  # comms templates by id, loaded with the journals
+        self._was_overdue = False
         self.sync_engine = sync_engine
         """A warroom.sync SyncEngine when a server is configured (runs in a thread worker)."""
         self._sync_stop = threading.Event()
@@ -134,8 +137,7 @@ class WarRoomApp(App[int]):
                 checklist = ChecklistPane(id="checklist", classes="pane")
                 checklist.border_title = "4 Checklist"
                 yield checklist
-                comms = CommsPane(id="comms")
-                comms.add_class("pane")
+                comms = CommsPane(id="comms", classes="pane")
                 comms.border_title = "5 Comms"
                 yield comms
             with Vertical(id="main"):
@@ -195,8 +197,14 @@ class WarRoomApp(App[int]):
         """Thread: read every journal and the runbook library, then hand over to the UI."""
         from warroom.runbooks.library import load_library
 
+        from warroom.comms.templates import load_templates, template_dirs
+
         report = self.workspace.load()
         self.runbooks, runbook_errors = load_library(self.config.runbook_dirs)
+        self.templates, template_errors = load_templates(template_dirs(self.config.template_dirs))
+        if template_errors:
+            message = "These templates could not be used (the others loaded):\n" + "\n".join(str(e) for e in template_errors)
+            self.call_from_thread(self.notify, message, title="Templates", severity="warning", timeout=20)
         if runbook_errors:
             message = "These runbooks could not be read (the others loaded):\n" + "\n".join(
                 str(error) for error in runbook_errors
@@ -211,6 +219,7 @@ class WarRoomApp(App[int]):
         if incidents and self.selected_id is None:
             self.selected_id = incidents[0].id
         self.refresh_views(reset_timeline=True)
+        self._tick()
         for warning in warnings:
             self.notify(warning, title="Journal repaired", severity="warning", timeout=15)
         if errors:
@@ -289,7 +298,24 @@ class WarRoomApp(App[int]):
         self._sync_stop.set()
 
     def _tick(self) -> None:
-        self.query_one(HeaderBar).now = self.clock.now()
+        from warroom.domain.cadence import cadence, format_countdown
+
+        header = self.query_one(HeaderBar)
+        now = self.clock.now()
+        header.now = now
+        incident = self.current
+        timing = cadence(incident, now, self.config.cadence_minutes) if incident else None
+        if timing is None or timing.paused:
+            header.cadence_text, header.cadence_overdue = "", False
+        elif timing.overdue:
+            header.cadence_text = f"UPDATE OVERDUE {format_countdown(timing.remaining_seconds)}"
+            header.cadence_overdue = True
+        else:
+            header.cadence_text = f"next update {format_countdown(timing.remaining_seconds)}"
+            header.cadence_overdue = False
+        if header.cadence_overdue and not self._was_overdue and self.config.bell_when_overdue:
+            self.bell()
+        self._was_overdue = header.cadence_overdue
 
     # --- state → widgets ---------------------------------------------------------------------
 
@@ -320,6 +346,8 @@ class WarRoomApp(App[int]):
             checklist.border_subtitle = f"{done}/{total}"
         else:
             checklist.border_subtitle = ""
+        comms = self.query_one(CommsPane)
+        comms.show(self.templates, incident)
         timeline = self.query_one(TimelineView)
         timeline.show(incident.timeline if incident else [], reset=reset_timeline)
         timeline.border_subtitle = f"{len(incident.timeline)} entries" if incident else ""
@@ -343,6 +371,7 @@ class WarRoomApp(App[int]):
         if incident_id != self.selected_id:
             self.selected_id = incident_id
             self.refresh_views(reset_timeline=True)
+            self._tick()
 
     def on_incident_list_selected(self, message: IncidentList.Selected) -> None:
         self.select_incident(message.incident_id)
@@ -555,9 +584,117 @@ class WarRoomApp(App[int]):
 
         def chosen(status) -> None:
             if status is not None:
-                self._run_command(lambda: [commands.update(self.workspace.factory, self.workspace.get(incident.id), status=status)])
+                self._run_command(
+                    lambda: [commands.update(self.workspace.factory, self.workspace.get(incident.id), status=status)],
+                    done=lambda: self._after_status(incident.id, status),
+                )
 
         self.push_screen(StatusPicker(incident.status, allowed_transitions(incident.status)), chosen)
+
+    def _after_status(self, incident_id: str, status) -> None:
+        """Resolving: offer to put the status-page components back to operational."""
+        from warroom.domain.models import ComponentState, Status
+
+        incident = self.workspace.get(incident_id)
+        affected = [n for n, s in incident.components.items() if s is not ComponentState.OPERATIONAL]
+        if status is not Status.RESOLVED or not affected:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_command(
+                    lambda: [
+                        commands.set_component(self.workspace.factory, self.workspace.get(incident_id), name, ComponentState.OPERATIONAL)
+                        for name in affected
+                    ]
+                )
+
+        self.push_screen(ConfirmScreen(f"Resolved. Set {', '.join(affected)} back to operational on the status page?"), answered)
+
+    # --- comms ---------------------------------------------------------------------------------
+
+    def on_comms_pane_draft_requested(self, message: CommsPane.DraftRequested) -> None:
+        self.open_draft(message.template_id)
+
+    def open_draft(self, template_id: str) -> None:
+        incident = self._require_incident()
+        template = self.templates.get(template_id)
+        if incident is None or template is None:
+            return
+        from warroom.comms.render import render
+
+        def render_fresh() -> str:
+            return render(template, self.workspace.get(incident.id), self.clock.now(), self.config.cadence_minutes)
+
+        self.push_screen(
+            DraftEditor(template.id, template.name, template.channel, render_fresh(), incident.draft_heads(template.id), render_fresh, self._draft_action)
+        )
+
+    def _draft_action(self, editor: DraftEditor, action: DraftAction) -> None:
+        incident_id = self.selected_id
+        template_id = editor.template_id
+        if action.kind == "copy":
+            self.copy_to_clipboard(action.text)
+            self.notify("Draft copied to the clipboard.", timeout=3)
+            return
+        if action.kind == "write":
+            self.run_worker(lambda: self._write_draft(action.path, action.text), thread=True, name="write draft")
+            return
+
+        def save_events() -> list[Event]:
+            incident = self.workspace.get(incident_id)
+            heads = incident.draft_heads(template_id)
+            unchanged = len(heads) == 1 and heads[0].text == action.text
+            events = [] if unchanged else [commands.save_draft(self.workspace.factory, incident, template_id, action.text, action.bases)]
+            if action.kind == "send":
+                events.append(commands.mark_sent(self.workspace.factory, incident, template_id, action.channel, action.text))
+            elif not events:
+                raise DomainError("no changes since the last saved version")
+            return events
+
+        def saved() -> None:
+            incident = self.workspace.get(incident_id)
+            heads = incident.draft_heads(template_id)
+            if heads and editor.is_attached:
+                editor.saved(heads[-1], heads)
+            if action.kind == "send":
+                from warroom.domain.cadence import cadence
+
+                due = cadence(incident, self.clock.now(), self.config.cadence_minutes).due_at
+                after = f" Next update due {due:%H:%M}Z." if due else ""
+                self.notify(f"Logged as sent to {action.channel.value}.{after}", timeout=5)
+            else:
+                self.notify("Draft saved.", timeout=2)
+
+        self._run_command(save_events, done=saved)
+
+    def _write_draft(self, path: str, text: str) -> None:
+        from pathlib import Path
+
+        from warroom.store.atomic import atomic_write
+
+        target = Path(path).expanduser()
+        try:
+            atomic_write(target, text.encode("utf-8"))
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"Could not write {target}: {exc.strerror}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Draft written to {target}", timeout=4)
+
+    def action_set_component(self) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+
+        def chosen(result) -> None:
+            if result is not None:
+                name, state = result
+                self._run_command(lambda: [commands.set_component(self.workspace.factory, self.workspace.get(incident.id), name, state)])
+
+        self.push_screen(ComponentScreen(incident.components), chosen)
+
+    def on_comms_pane_component_requested(self) -> None:
+        self.action_set_component()
 
     def action_assign_role(self, role: str | None = None) -> None:
         incident = self._require_incident()
@@ -633,6 +770,9 @@ class WarRoomApp(App[int]):
         yield SystemCommand("Incident: Set status", "Investigating → identified → monitoring → resolved (t)", self.action_set_status)
         yield SystemCommand("Incident: Assign role", "Assign a role or hand over IC (r)", self.action_assign_role)
         yield SystemCommand("Checklist: Attach runbook", "Search runbooks by title, tag or service (a in the checklist)", self.action_attach_runbook)
+        for template in self.templates.values():
+            yield SystemCommand(f"Comms: Draft {template.name}", f"Fill the {template.name.lower()} template from live state", lambda t=template.id: self.open_draft(t))
+        yield SystemCommand("Comms: Set status-page component", "Operational, degraded, partial or major outage, maintenance (p in comms)", self.action_set_component)
         yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
         yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)
         yield SystemCommand("Timeline: Amend entry", "Amend the selected entry (e)", self.action_amend_entry)

@@ -48,6 +48,8 @@ KIND_GLYPHS: dict[EntryKind, str] = {
     EntryKind.UPDATE: "●",
     EntryKind.RUNBOOK: "≣",
     EntryKind.CHECKLIST: "✔",
+    EntryKind.COMMS: "✉",
+    EntryKind.COMPONENT: "◉",
 }
 
 KIND_STYLES: dict[EntryKind, Style] = {

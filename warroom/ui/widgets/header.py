@@ -37,6 +37,9 @@ class HeaderBar(Widget):
     """Sync state in words: 'local only', 'online', 'offline since 14:02 · 3 pending'…"""
     sync_ok: reactive[bool] = reactive(True)
     """False when sync needs attention (offline, rejected events)."""
+    cadence_text: reactive[str] = reactive("")
+    """'next update 12:34', 'UPDATE OVERDUE 3:12', or empty when no cadence applies."""
+    cadence_overdue: reactive[bool] = reactive(False)
 
     def render(self) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -48,9 +51,17 @@ class HeaderBar(Widget):
             right.append(elapsed, style="bold")
             if not incident.is_active:
                 right.append(" (closed)", style="dim")
+        if self.cadence_text:
+            right.append("  ")
+            right.append(
+                f" {self.cadence_text} " if self.cadence_overdue else self.cadence_text,
+                style="bold white on #c62828" if self.cadence_overdue else "",
+            )
         if self.now is not None:
             right.append(f"  {self.now:%H:%M:%S}Z", style="bold")
-        if self.user:
+        # Narrow terminals (80 columns over SSH): the name is the first thing to go; the
+        # sync state and the clocks matter more at 3 a.m.
+        if self.user and self.size.width >= 100:
             right.append(f"  {self.user}", style="italic")
         right.append("  ")
         right.append(

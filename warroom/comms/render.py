@@ -1,0 +1,77 @@
+"""Fill a template from the incident's live state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from warroom.domain.cadence import cadence, update_interval
+from warroom.domain.ids import short_id
+from warroom.domain.models import (
+    COMMS_LEAD,
+    CORE_ROLES,
+    INCIDENT_COMMANDER,
+    SCRIBE,
+    TECH_LEAD,
+    EntryKind,
+    HUMAN_ENTRY_KINDS,
+    Incident,
+    format_duration,
+)
+from warroom.comms.templates import Template, fill
+
+
+def _hhmm(at: datetime | None) -> str:
+    return f"{at:%H:%M} UTC" if at else "—"
+
+
+def _bullets(lines: list[str], empty: str) -> str:
+    return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
+
+
+def _entries(incident: Incident, kinds: set[EntryKind], count: int) -> list[str]:
+    chosen = [e for e in incident.timeline if e.kind in kinds and not e.redacted]
+    return [f"{e.at:%H:%M} {e.text}" for e in chosen[-count:]]
+
+
+def placeholder_values(incident: Incident, now: datetime, cadence_overrides: dict[str, int] | None = None) -> dict[str, str]:
+    """Every placeholder's value for this incident at ``now``."""
+    roles = {role: incident.roles.get(role) for role in CORE_ROLES}
+    roles.update({r: p for r, p in incident.roles.items() if r not in roles})
+    human = [e for e in incident.timeline if e.kind in HUMAN_ENTRY_KINDS]
+    started = min((e.at for e in human), default=incident.declared_at)
+    if incident.declared_at and started and started > incident.declared_at:
+        started = incident.declared_at
+    timing = cadence(incident, now, cadence_overrides)
+    interval = update_interval(incident.severity, cadence_overrides)
+    return {
+        "title": incident.title,
+        "severity": incident.severity.value,
+        "severity_label": incident.severity.info.label,
+        "status": incident.status.value,
+        "status_upper": incident.status.value.upper(),
+        "summary": incident.summary or "(no summary yet)",
+        "impact": incident.impact or "(impact not yet assessed)",
+        "incident_id": short_id(incident.id),
+        "declared_at": _hhmm(incident.declared_at),
+        "declared_date": f"{incident.declared_at:%Y-%m-%d}" if incident.declared_at else "—",
+        "started_at": _hhmm(started),
+        "duration": format_duration(incident.elapsed_seconds(now)),
+        "now": _hhmm(now),
+        "resolved_at": _hhmm(incident.resolved_at) if incident.resolved_at else "not yet",
+        "ic": roles.get(INCIDENT_COMMANDER) or "unassigned",
+        "tech_lead": roles.get(TECH_LEAD) or "unassigned",
+        "comms_lead": roles.get(COMMS_LEAD) or "unassigned",
+        "scribe": roles.get(SCRIBE) or "unassigned",
+        "roles": _bullets([f"{role}: {person}" for role, person in roles.items() if person], "no roles assigned"),
+        "latest_decisions": _bullets(_entries(incident, {EntryKind.DECISION}, 3), "no decisions yet"),
+        "latest_actions": _bullets(_entries(incident, {EntryKind.ACTION}, 3), "no actions yet"),
+        "latest_updates": _bullets(_entries(incident, set(HUMAN_ENTRY_KINDS) - {EntryKind.TODO}, 5), "nothing logged yet"),
+        "open_todos": _bullets(_entries(incident, {EntryKind.TODO}, 10), "none"),
+        "components": _bullets([f"{name}: {state.value}" for name, state in incident.components.items()], "none listed"),
+        "next_update": _hhmm(timing.due_at) if timing.due_at else "when there is news",
+        "update_every": f"{int(interval.total_seconds() // 60)} minutes" if interval else "as needed",
+    }
+
+
+def render(template: Template, incident: Incident, now: datetime, cadence_overrides: dict[str, int] | None = None) -> str:
+    return fill(template.body, placeholder_values(incident, now, cadence_overrides))

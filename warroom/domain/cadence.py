@@ -1,0 +1,51 @@
+"""The update cadence: when the next status update is due, and whether it is overdue.
+
+Pure: the time is passed in. The interval comes from the severity (SEV1 every 15 minutes by
+default, per common practice) or the user's configuration. The clock starts at the
+declaration and restarts at every update marked as sent; it pauses while resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from warroom.domain.models import Incident, Severity
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """Where the incident stands against its update cadence."""
+
+    due_at: datetime | None
+    """When the next update is due; None when no cadence applies (paused, or no interval)."""
+    remaining_seconds: float
+    """Seconds until due (negative when overdue); 0 when paused."""
+    paused: bool
+    """True while resolved, or when the severity has no cadence."""
+
+    @property
+    def overdue(self) -> bool:
+        return not self.paused and self.remaining_seconds < 0
+
+
+def update_interval(severity: Severity, overrides: dict[str, int] | None = None) -> timedelta | None:
+    minutes = (overrides or {}).get(severity.value, severity.info.update_every_minutes)
+    return timedelta(minutes=minutes) if minutes else None
+
+
+def cadence(incident: Incident, now: datetime, overrides: dict[str, int] | None = None) -> Cadence:
+    interval = update_interval(incident.severity, overrides)
+    start = incident.last_update_at or incident.declared_at
+    if not incident.is_active or interval is None or start is None:
+        return Cadence(due_at=None, remaining_seconds=0.0, paused=True)
+    due = start + interval
+    return Cadence(due_at=due, remaining_seconds=(due - now).total_seconds(), paused=False)
+
+
+def format_countdown(seconds: float) -> str:
+    """``754`` → ``12:34``; an hour or more → ``1:02:03``."""
+    seconds = int(abs(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

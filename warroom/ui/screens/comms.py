@@ -1,0 +1,253 @@
+"""The draft editor: a template filled from live state, edited, saved, copied, sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from warroom.domain.models import CommsChannel, ComponentState, DraftVersion
+
+
+@dataclass(frozen=True)
+class DraftAction:
+    """What the editor asks the app to do (the app owns the events)."""
+
+    kind: str
+    """``save``, ``send``, ``copy`` or ``write``."""
+    text: str
+    bases: list[str]
+    channel: CommsChannel | None = None
+    path: str | None = None
+
+
+class DraftEditor(Screen[None]):
+    """Edit a comms draft. Leaving with unsaved changes saves them as a new version: nothing
+    typed is lost.
+
+    | Key | Action |
+    | --- | --- |
+    | ctrl+s | save a version of the draft |
+    | ctrl+r | re-fill from the incident's live state |
+    | ctrl+y | copy the draft (OSC 52) |
+    | ctrl+o | write the draft to a file |
+    | ctrl+e | mark as sent (restarts the update timer) |
+    | ctrl+n | next version, when people saved at the same time |
+    | escape | back (saves changes first) |
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="draft.save", priority=True),
+        Binding("ctrl+r", "rerender", "Re-fill", id="draft.rerender", priority=True),
+        Binding("ctrl+y", "copy", "Copy", id="draft.copy", priority=True),
+        Binding("ctrl+o", "write", "To file", id="draft.write", priority=True),
+        Binding("ctrl+e", "send", "Mark sent", id="draft.send", priority=True),
+        Binding("ctrl+n", "next_version", "Next version", id="draft.next_version", priority=True),
+        Binding("escape", "leave", "Back", id="draft.leave"),
+    ]
+
+    DEFAULT_CSS = """
+    DraftEditor {
+        & #draft-title { height: 1; background: $panel; padding: 0 1; }
+        & #conflict { display: none; height: auto; background: $warning; color: $background; padding: 0 1; }
+        & #conflict.-shown { display: block; }
+        & TextArea { height: 1fr; }
+    }
+    """
+
+    def __init__(self, template_id: str, template_name: str, channel: CommsChannel, rendered: str, heads: list[DraftVersion], render_fresh, act) -> None:
+        super().__init__()
+        self.template_id = template_id
+        self._name = template_name
+        self._channel = channel
+        self._rendered = rendered
+        self._heads = heads
+        self._shown_head = len(heads) - 1
+        self._render_fresh = render_fresh
+        self._act = act
+        self._saved_text = heads[-1].text if heads else None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="draft-title")
+        yield Static(id="conflict")
+        start = self._heads[-1].text if self._heads else self._rendered
+        yield TextArea(start, id="draft", soft_wrap=True, show_line_numbers=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._update_title()
+        self.query_one(TextArea).focus()
+
+    def _update_title(self) -> None:
+        title = Text()
+        title.append(f" {self._name} ", style="bold reverse")
+        title.append(f"  for {self._channel.value}")
+        if self._heads:
+            head = self._heads[self._shown_head]
+            title.append(f"  · version by {head.actor} at {head.at:%H:%M:%S}Z", style="dim")
+        else:
+            title.append("  · filled from live state, not saved yet", style="dim")
+        self.query_one("#draft-title", Static).update(title)
+        conflict = self.query_one("#conflict", Static)
+        if len(self._heads) > 1:
+            who = ", ".join(f"{h.actor} {h.at:%H:%M:%S}Z" for h in self._heads)
+            conflict.update(
+                f"⚠ Conflict: {len(self._heads)} versions were saved at the same time ({who}). "
+                f"Showing {self._shown_head + 1}/{len(self._heads)}; ctrl+n shows the next. "
+                "Saving makes your text the version that follows all of them."
+            )
+            conflict.add_class("-shown")
+        else:
+            conflict.remove_class("-shown")
+
+    @property
+    def text(self) -> str:
+        return self.query_one(TextArea).text
+
+    def _bases(self) -> list[str]:
+        return [head.id for head in self._heads]
+
+    def saved(self, version: DraftVersion, heads: list[DraftVersion]) -> None:
+        """The app reports a version durably saved."""
+        self._heads = heads
+        self._shown_head = max(0, len(heads) - 1)
+        self._saved_text = version.text
+        self._update_title()
+
+    def action_save(self) -> None:
+        self._act(self, DraftAction("save", self.text, self._bases()))
+
+    def action_rerender(self) -> None:
+        self.query_one(TextArea).text = self._render_fresh()
+        self.notify("Filled from the incident's current state (ctrl+z undoes).", timeout=3)
+
+    def action_copy(self) -> None:
+        self._act(self, DraftAction("copy", self.text, self._bases()))
+
+    def action_write(self) -> None:
+        from warroom.ui.screens.pickers import TextPrompt
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._act(self, DraftAction("write", self.text, self._bases(), path=path))
+
+        self.app.push_screen(TextPrompt("Write the draft to a file", value=f"{self.template_id}.txt", hint="Path to write (it is replaced) · Enter writes"), chosen)
+
+    def action_send(self) -> None:
+        def chosen(channel: CommsChannel | None) -> None:
+            if channel is not None:
+                self._act(self, DraftAction("send", self.text, self._bases(), channel=channel))
+
+        self.app.push_screen(ChannelPicker(self._channel), chosen)
+
+    def action_next_version(self) -> None:
+        if len(self._heads) > 1:
+            self._shown_head = (self._shown_head + 1) % len(self._heads)
+            self.query_one(TextArea).text = self._heads[self._shown_head].text
+            self._update_title()
+
+    def action_leave(self) -> None:
+        if self.text != (self._saved_text if self._saved_text is not None else self._rendered):
+            self._act(self, DraftAction("save", self.text, self._bases()))
+        self.dismiss(None)
+
+
+class ChannelPicker(ModalScreen[CommsChannel | None]):
+    """Where did this update go?"""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="channel.cancel")]
+    DEFAULT_CSS = """
+    ChannelPicker {
+        align: center middle;
+        & > Vertical { width: 50; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+        & OptionList { height: auto; }
+        & Label { color: $text-muted; }
+    }
+    """
+
+    def __init__(self, default: CommsChannel) -> None:
+        super().__init__()
+        self._default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Mark as sent to…"
+            yield OptionList(*(Option(c.value, id=c.value) for c in CommsChannel))
+            yield Label("Logs it to the timeline and restarts the update timer")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = list(CommsChannel).index(self._default)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(CommsChannel(event.option.id))
+
+
+class ComponentScreen(ModalScreen[tuple[str, ComponentState] | None]):
+    """Set a status-page component's state: pick or type the component, then the state."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="component.cancel")]
+    DEFAULT_CSS = """
+    ComponentScreen {
+        align: center middle;
+        & > Vertical { width: 60; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+        & OptionList { height: auto; max-height: 8; }
+        & Label { color: $text-muted; }
+    }
+    """
+
+    def __init__(self, components: dict[str, ComponentState]) -> None:
+        super().__init__()
+        self._components = components
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Input
+
+        with Vertical() as box:
+            box.border_title = "Status-page component"
+            yield Input(placeholder="Component, e.g. Checkout", id="component", value=next(iter(self._components), ""), compact=True)
+            yield OptionList(*(Option(state.value, id=state.value) for state in ComponentState), id="states")
+            yield Label("Type or keep the component · Enter · choose the state · Enter")
+
+    def on_input_submitted(self, event) -> None:
+        event.stop()
+        self.query_one("#states", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        from textual.widgets import Input
+
+        name = self.query_one("#component", Input).value.strip()
+        if not name:
+            self.notify("Name the component first.", severity="warning")
+            self.query_one("#component", Input).focus()
+            return
+        self.dismiss((name, ComponentState(event.option.id)))
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question (y / n)."""
+
+    BINDINGS = [
+        Binding("y", "dismiss(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "dismiss(False)", "No", id="confirm.no"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmScreen {
+        align: center middle;
+        & > Vertical { width: 60; max-width: 100%; height: auto; border: thick $warning; background: $surface; padding: 0 1; }
+    }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self._question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self._question)
+            yield Label("y: yes · n: no")
