@@ -14,7 +14,11 @@ from pydantic import ValidationError
 
 from warroom.domain.clock import Clock
 from warroom.domain.events import (
+    ActionItemAdded,
+    ActionItemUpdated,
     AttachedStep,
+    MilestoneSet,
+    PostmortemSectionSet,
     ComponentSet,
     DraftSaved,
     UpdateSent,
@@ -36,6 +40,8 @@ from warroom.domain.ids import uuid7
 from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
+    POSTMORTEM_SECTIONS,
+    Milestone,
     CommsChannel,
     ComponentState,
     EntryKind,
@@ -289,3 +295,59 @@ def set_component(factory: EventFactory, incident: Incident, component: str, sta
     if incident.components.get(component) is state:
         raise DomainError(f"{component} is already {state.value}")
     return factory.make(incident.id, _payload(ComponentSet, component=component, state=state))
+
+
+# --- follow-up and postmortem -------------------------------------------------------------
+
+
+def add_action_item(factory: EventFactory, incident: Incident, text: str, **fields) -> Event:
+    """A follow-up: ``owner``, ``due`` (date), ``priority``, ``type``, ``from_entry``."""
+    return factory.make(incident.id, _payload(ActionItemAdded, text=text, **fields))
+
+
+def promote_todo(factory: EventFactory, incident: Incident, entry_id: str) -> Event:
+    """Turn a scribe's /todo entry into an action item (one key in the timeline)."""
+    entry = incident.entry(entry_id)
+    if entry is None:
+        raise DomainError(f"no entry {entry_id!r} in this incident")
+    if entry.kind is not EntryKind.TODO:
+        raise DomainError("only /todo entries become action items")
+    if any(item.from_entry == entry.id for item in incident.action_items.values()):
+        raise DomainError("this todo is already an action item")
+    return add_action_item(factory, incident, entry.text[:200], from_entry=entry.id)
+
+
+def update_action_item(factory: EventFactory, incident: Incident, item_id: str, **fields) -> Event:
+    matches = [i for i in incident.action_items if i == item_id or (len(item_id) >= 4 and i.endswith(item_id))]
+    if len(matches) != 1:
+        raise DomainError(f"no action item {item_id!r} in this incident")
+    item = incident.action_items[matches[0]]
+    changes = {k: v for k, v in fields.items() if v is not None and getattr(item, k, None) != v}
+    if not changes:
+        raise DomainError("nothing to change: the action item already has those values")
+    return factory.make(incident.id, _payload(ActionItemUpdated, item_id=item.id, **changes))
+
+
+def set_milestone(factory: EventFactory, incident: Incident, milestone: Milestone, at: datetime) -> Event:
+    """Set a milestone's time by hand; refuses an order that cannot be (mitigated before
+    detected, …)."""
+    if at > factory.clock.now() + FUTURE_SLACK:
+        raise DomainError("a milestone cannot be in the future")
+    order = list(Milestone)
+    proposed = dict(incident.milestones)
+    proposed[milestone] = at
+    for earlier in order[: order.index(milestone)]:
+        if earlier in proposed and proposed[earlier] > at:
+            raise DomainError(f"{milestone.value} cannot precede {earlier.value} ({proposed[earlier]:%Y-%m-%d %H:%M} UTC)")
+    for later in order[order.index(milestone) + 1:]:
+        if later in proposed and proposed[later] < at:
+            raise DomainError(f"{milestone.value} cannot follow {later.value} ({proposed[later]:%Y-%m-%d %H:%M} UTC)")
+    return factory.make(incident.id, _payload(MilestoneSet, milestone=milestone), at=at)
+
+
+def set_postmortem_section(factory: EventFactory, incident: Incident, section: str, text: str) -> Event:
+    if section not in POSTMORTEM_SECTIONS:
+        raise DomainError(f"unknown section {section!r}: use one of {', '.join(POSTMORTEM_SECTIONS)}")
+    if incident.postmortem.get(section, "") == text:
+        raise DomainError("the section already says that")
+    return factory.make(incident.id, _payload(PostmortemSectionSet, section=section, text=text))

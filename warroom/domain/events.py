@@ -8,8 +8,8 @@ rather than half-applied.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Annotated, Any, ClassVar
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -25,6 +25,10 @@ from pydantic import (
 
 from warroom.domain.models import (
     HUMAN_ENTRY_KINDS,
+    ActionStatus,
+    ActionType,
+    Milestone,
+    Priority,
     CommsChannel,
     ComponentState,
     PERSON_MAX,
@@ -207,6 +211,56 @@ class ComponentSet(Payload):
     state: ComponentState
 
 
+class ActionItemAdded(Payload):
+    """A follow-up. ``from_entry`` links a promoted /todo entry."""
+
+    kind: ClassVar[str] = "action_item.added"
+    text: Title
+    owner: Person | None = None
+    due: date | None = None
+    priority: Priority = Priority.MEDIUM
+    type: ActionType = ActionType.CORRECTIVE
+    from_entry: str | None = Field(default=None, max_length=64)
+
+
+class ActionItemUpdated(Payload):
+    """Change fields of an action item (each last-writer-wins). ``clear_owner`` /
+    ``clear_due`` remove a value (None alone means "unchanged")."""
+
+    kind: ClassVar[str] = "action_item.updated"
+    item_id: str = Field(max_length=64)
+    text: Title | None = None
+    owner: Person | None = None
+    due: date | None = None
+    priority: Priority | None = None
+    status: ActionStatus | None = None
+    type: ActionType | None = None
+    clear_owner: bool = False
+    clear_due: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> "ActionItemUpdated":
+        fields = self.model_dump(exclude={"item_id"}, exclude_defaults=True)
+        if not fields:
+            raise ValueError("an update must change at least one field")
+        return self
+
+
+class MilestoneSet(Payload):
+    """A milestone set by hand; the envelope's ``at`` is the milestone's time."""
+
+    kind: ClassVar[str] = "milestone.set"
+    milestone: Milestone
+
+
+class PostmortemSectionSet(Payload):
+    """A postmortem section (root cause, what went well…), last writer wins."""
+
+    kind: ClassVar[str] = "postmortem.section_set"
+    section: Literal["summary", "root_cause", "contributing_factors", "went_well", "went_poorly", "lessons_learned"]
+    text: Annotated[str, StringConstraints(max_length=20_000)]
+
+
 PAYLOAD_MODELS: dict[str, type[Payload]] = {}
 
 
@@ -229,6 +283,10 @@ for _model in (
     DraftSaved,
     UpdateSent,
     ComponentSet,
+    ActionItemAdded,
+    ActionItemUpdated,
+    MilestoneSet,
+    PostmortemSectionSet,
 ):
     register_payload(_model)
 

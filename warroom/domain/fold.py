@@ -18,6 +18,7 @@ from another client) triggers a re-fold of the incident from its event set.
 from __future__ import annotations
 
 import bisect
+from datetime import date
 from collections.abc import Iterable
 from operator import attrgetter
 
@@ -25,7 +26,12 @@ from warroom.domain.events import Event
 from warroom.domain.ids import short_id
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
+    ActionItem,
+    ActionStatus,
+    ActionType,
     Checklist,
+    Milestone,
+    Priority,
     ChecklistStep,
     CommsChannel,
     ComponentState,
@@ -205,6 +211,8 @@ def _on_updated(state: Incident, event: Event) -> None:
         setattr(state, field, value)
         changes.append((field, old, value))
         if field == "status":
+            if value is Status.MONITORING and state.mitigated_at is None:
+                state.mitigated_at = event.at
             if value is Status.RESOLVED:
                 state.resolved_at = event.at
             elif old is Status.RESOLVED:
@@ -376,6 +384,62 @@ def _on_component_set(state: Incident, event: Event) -> None:
     _add_entry(state, event, EntryKind.COMPONENT, f"Status page: {name} {old.value if old else '—'} → {new.value}")
 
 
+def _on_action_added(state: Incident, event: Event) -> None:
+    p = event.payload
+    item = ActionItem(
+        id=event.id,
+        text=p["text"],
+        owner=p.get("owner"),
+        due=p.get("due"),
+        priority=p.get("priority", "medium"),
+        type=p.get("type", "corrective"),
+        created_by=event.actor,
+        created_at=event.at,
+        from_entry=p.get("from_entry"),
+    )
+    state.action_items[event.id] = item
+    owner = f" (owner: {item.owner})" if item.owner else ""
+    _add_entry(state, event, EntryKind.ACTION_ITEM, f"Action item: {item.text}{owner}")
+
+
+def _on_action_updated(state: Incident, event: Event) -> None:
+    p = event.payload
+    item = state.action_items.get(p["item_id"])
+    if item is None:
+        state.problems.append(f"action item update {short_id(event.id)} points at an unknown item")
+        return
+    old_status = item.status
+    for field in ("text", "owner", "due", "priority", "status", "type"):
+        if p.get(field) is not None:
+            value = p[field]
+            if field == "due":
+                value = date.fromisoformat(value)
+            elif field == "status":
+                value = ActionStatus(value)
+            elif field == "priority":
+                value = Priority(value)
+            elif field == "type":
+                value = ActionType(value)
+            setattr(item, field, value)
+    if p.get("clear_owner"):
+        item.owner = None
+    if p.get("clear_due"):
+        item.due = None
+    if item.status is not old_status:
+        _add_entry(state, event, EntryKind.ACTION_ITEM, f"Action item {item.status.value}: {item.text}")
+
+
+def _on_milestone_set(state: Incident, event: Event) -> None:
+    milestone = Milestone(event.payload["milestone"])
+    state.milestones_set[milestone] = event.at
+    _add_entry(state, event, EntryKind.MILESTONE, f"Milestone: {milestone.value}")
+
+
+def _on_postmortem_section(state: Incident, event: Event) -> None:
+    # Written after the fact: kept out of the timeline, which is about the incident itself.
+    state.postmortem[event.payload["section"]] = event.payload["text"]
+
+
 _HANDLERS = {
     "incident.declared": _on_declared,
     "incident.updated": _on_updated,
@@ -389,6 +453,10 @@ _HANDLERS = {
     "comms.draft_saved": _on_draft_saved,
     "comms.sent": _on_update_sent,
     "component.set": _on_component_set,
+    "action_item.added": _on_action_added,
+    "action_item.updated": _on_action_updated,
+    "milestone.set": _on_milestone_set,
+    "postmortem.section_set": _on_postmortem_section,
 }
 
 

@@ -7,7 +7,7 @@ incident's events. These models are what the UI, the CLI and the exporters read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -218,6 +218,9 @@ class EntryKind(StrEnum):
     CHECKLIST = "checklist"
     COMMS = "comms"
     COMPONENT = "component"
+    ACTION_ITEM = "action item"
+    MILESTONE = "milestone"
+    POSTMORTEM = "postmortem"
 
     @property
     def is_automatic(self) -> bool:
@@ -416,6 +419,67 @@ class SentUpdate(BaseModel):
     text: str
 
 
+class ActionStatus(StrEnum):
+    TODO = "todo"
+    IN_PROGRESS = "in progress"
+    DONE = "done"
+
+
+class ActionType(StrEnum):
+    """Follow-up work by purpose (common postmortem practice)."""
+
+    DETECTIVE = "detective"
+    """Find it sooner next time (alerts, dashboards)."""
+    PREVENTATIVE = "preventative"
+    """Stop it happening again."""
+    CORRECTIVE = "corrective"
+    """Repair the damage or the root cause."""
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class ActionItem(BaseModel):
+    """A follow-up with an owner; every field is last-writer-wins."""
+
+    id: str
+    """The id of the event that created it."""
+    text: str
+    owner: str | None = None
+    due: date | None = None
+    priority: Priority = Priority.MEDIUM
+    status: ActionStatus = ActionStatus.TODO
+    type: ActionType = ActionType.CORRECTIVE
+    created_by: str = ""
+    created_at: datetime | None = None
+    from_entry: str | None = None
+    """The timeline entry (a /todo) it was promoted from, if any."""
+
+
+class Milestone(StrEnum):
+    """The moments incident metrics are measured between, in the order they must happen."""
+
+    DETECTED = "detected"
+    ACKNOWLEDGED = "acknowledged"
+    DECLARED = "declared"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+
+POSTMORTEM_SECTIONS: dict[str, str] = {
+    "summary": "What happened, in two or three sentences a newcomer understands.",
+    "root_cause": "Why it happened: the underlying cause, not the trigger alone.",
+    "contributing_factors": "What made it worse or slower to fix.",
+    "went_well": "What went well (keep doing it).",
+    "went_poorly": "What went poorly (without blame: systems and process, not people).",
+    "lessons_learned": "What we learned.",
+}
+"""The postmortem sections people write, with the prompt shown while a section is empty."""
+
+
 class RoleChange(BaseModel):
     """One assignment or handover, for the roster's history."""
 
@@ -458,6 +522,14 @@ class Incident(BaseModel):
     """Updates marked as sent, oldest first; the last one restarts the cadence."""
     components: dict[str, ComponentState] = Field(default_factory=dict)
     """Status-page components affected by the incident and their current state."""
+    action_items: dict[str, ActionItem] = Field(default_factory=dict)
+    """Follow-ups by id, in creation order."""
+    milestones_set: dict[Milestone, datetime] = Field(default_factory=dict)
+    """Milestones people set by hand; they override the automatic ones."""
+    postmortem: dict[str, str] = Field(default_factory=dict)
+    """Postmortem sections written so far (keys of POSTMORTEM_SECTIONS)."""
+    mitigated_at: datetime | None = None
+    """First time the status became monitoring (impact stopped, watching)."""
     last_hlc: str = ""
     """The largest HLC applied; events arriving with a smaller one force a re-fold."""
     event_count: int = 0
@@ -471,6 +543,21 @@ class Incident(BaseModel):
     @property
     def commander(self) -> str | None:
         return self.roles.get(INCIDENT_COMMANDER)
+
+    @property
+    def milestones(self) -> dict[Milestone, datetime]:
+        """Every known milestone: set by hand, else derived from the timeline and status
+        changes (detected = the earliest entry, declared, mitigated = first monitoring,
+        resolved)."""
+        automatic: dict[Milestone, datetime | None] = {
+            Milestone.DETECTED: min((e.at for e in self.timeline), default=self.declared_at),
+            Milestone.DECLARED: self.declared_at,
+            Milestone.MITIGATED: self.mitigated_at,
+            Milestone.RESOLVED: self.resolved_at,
+        }
+        found = {m: at for m, at in automatic.items() if at is not None}
+        found.update(self.milestones_set)
+        return {m: found[m] for m in Milestone if m in found}
 
     def draft_heads(self, template_id: str) -> list[DraftVersion]:
         """The latest versions of a draft: more than one means people saved concurrently

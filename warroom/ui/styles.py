@@ -50,6 +50,9 @@ KIND_GLYPHS: dict[EntryKind, str] = {
     EntryKind.CHECKLIST: "✔",
     EntryKind.COMMS: "✉",
     EntryKind.COMPONENT: "◉",
+    EntryKind.ACTION_ITEM: "▣",
+    EntryKind.MILESTONE: "★",
+    EntryKind.POSTMORTEM: "✎",
 }
 
 KIND_STYLES: dict[EntryKind, Style] = {
