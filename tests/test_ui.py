@@ -413,3 +413,71 @@ def test_snapshot_comms_pane_and_overdue_header(snap_compare, make_app, sample_d
         await pilot.pause()
 
     assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(120, 40), run_before=overdue_and_focus_comms)
+
+
+async def test_todo_promoted_then_action_item_edited_and_closed_from_the_keyboard(make_app, sample_dir):
+    from warroom.domain.models import ActionStatus
+    from warroom.ui.screens.followup import ActionItemForm, ActionItemsScreen
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_line(pilot, "/todo Add an alert on checkout retry rate")
+        await pilot.press("escape", "p")  # the cursor follows the newest entry: our todo
+        await settle(pilot)
+        items = list(app.current.action_items.values())
+        assert [i.text for i in items] == ["Add an alert on checkout retry rate"]
+        assert items[0].from_entry == app.current.timeline[-2].id  # linked to the todo entry
+
+        await pilot.press("f")
+        assert isinstance(app.screen, ActionItemsScreen)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ActionItemForm)
+        await pilot.press("tab", *"frank", "tab", *"2026-11-25", "enter")
+        await settle(pilot)
+        item = next(iter(app.current.action_items.values()))
+        assert item.owner == "frank" and str(item.due) == "2026-11-25"
+        await pilot.press("space", "space")  # todo → in progress → done
+        await settle(pilot)
+        assert next(iter(app.current.action_items.values())).status is ActionStatus.DONE
+        assert app.current.timeline[-1].text == "Action item done: Add an alert on checkout retry rate"
+
+
+async def test_milestones_are_editable_and_checked_for_order(make_app, sample_dir):
+    from warroom.domain.models import Milestone
+    from warroom.ui.screens.followup import MetricsScreen
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "m")
+        assert isinstance(app.screen, MetricsScreen)
+        milestones = app.screen.query_one("#milestones")
+        milestones.highlighted = list(Milestone).index(Milestone.ACKNOWLEDGED)
+        await pilot.press("enter", "ctrl+u")
+        await type_line(pilot, "14:33")
+        assert app.current.milestones[Milestone.ACKNOWLEDGED].strftime("%H:%M") == "14:33"
+
+        milestones.highlighted = list(Milestone).index(Milestone.MITIGATED)
+        await pilot.press("enter", "ctrl+u")
+        await type_line(pilot, "14:20")  # before detection (14:31): refused
+        assert app.current.milestones[Milestone.MITIGATED].strftime("%H:%M") == "14:54"
+        assert any("mitigated cannot precede detected" in n.message for n in app._notifications)
+
+
+async def test_postmortem_sections_are_saved(make_app, sample_dir):
+    from warroom.ui.screens.followup import PostmortemScreen
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_postmortem()
+        await pilot.pause()
+        assert isinstance(app.screen, PostmortemScreen)
+        sections = app.screen.query_one("#sections")
+        sections.highlighted = 1  # root cause
+        await pilot.pause()
+        await pilot.press("enter", *"Token normalisation threw on stored cards without expiry.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.current.postmortem["root_cause"] == "Token normalisation threw on stored cards without expiry."

@@ -31,6 +31,7 @@ from warroom.ui.screens.entry import EntryScreen, RoleHistoryScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
 from warroom.ui.screens.runbooks import RunbookPicker
 from warroom.ui.screens.comms import ComponentScreen, ConfirmScreen, DraftAction, DraftEditor
+from warroom.ui.screens.followup import ActionItemEdit, ActionItemsScreen, MetricsScreen, PostmortemScreen
 from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
@@ -63,6 +64,7 @@ class WarRoomApp(App[int]):
     | r | assign a role / hand over |
     | e / x | amend / redact the selected entry |
     | u | UTC ↔ local time |
+    | f / m | action items / milestones and metrics |
     | 1-5 | focus incidents, timeline, roster, checklist, comms |
     | ctrl+p | command palette |
     | ctrl+q | quit |
@@ -80,6 +82,8 @@ class WarRoomApp(App[int]):
         Binding("t", "set_status", "Status", id="incident.status", tooltip="Move the incident along its lifecycle"),
         Binding("r", "assign_role", "Role", id="incident.assign_role", tooltip="Assign a role or hand over"),
         Binding("u", "toggle_local_time", "UTC/local", id="view.local_time", tooltip="Show times in UTC or local time"),
+        Binding("f", "action_items", "Follow-ups", id="followup.action_items", tooltip="Action items of the incident"),
+        Binding("m", "metrics", "Metrics", id="followup.metrics", tooltip="Milestones, metrics, MTTA/MTTR"),
         Binding("1", "focus_pane('incidents')", "Incidents", show=False, id="focus.incidents"),
         Binding("2", "focus_pane('timeline')", "Timeline", show=False, id="focus.timeline"),
         Binding("3", "focus_pane('roster')", "Roster", show=False, id="focus.roster"),
@@ -730,6 +734,12 @@ class WarRoomApp(App[int]):
         if entry.kind.is_automatic:
             self.notify("Automatic entries record state changes and cannot be edited.", severity="warning")
             return
+        if message.intent == "promote":
+            self._run_command(
+                lambda: [commands.promote_todo(self.workspace.factory, self.workspace.get(incident.id), entry.id)],
+                done=lambda: self.notify("Promoted to an action item (f lists them).", timeout=3),
+            )
+            return
         if message.intent == "amend":
             def amended(text: str | None) -> None:
                 if text is not None:
@@ -742,6 +752,81 @@ class WarRoomApp(App[int]):
                     self._run_command(lambda: [commands.redact_entry(self.workspace.factory, self.workspace.get(incident.id), entry.id, reason)])
 
             self.push_screen(TextPrompt("Redact entry: why?", placeholder="e.g. contained a customer email address", hint="The text is hidden; the entry and its history remain · Enter redacts"), redacted)
+
+    # --- follow-up: action items, milestones, metrics, postmortem -----------------------------
+
+    def _incident_getter(self, incident_id: str):
+        return lambda: self.workspace.get(incident_id)
+
+    def action_action_items(self) -> None:
+        incident = self._require_incident()
+        if incident is not None:
+            self.push_screen(ActionItemsScreen(self._incident_getter(incident.id), lambda edit, done: self._save_action_item(incident.id, edit, done)))
+
+    def _save_action_item(self, incident_id: str, edit: ActionItemEdit, done) -> None:
+        def make() -> list[Event]:
+            incident = self.workspace.get(incident_id)
+            if edit.item_id is None:
+                return [commands.add_action_item(self.workspace.factory, incident, edit.text, owner=edit.owner, due=edit.due, priority=edit.priority, type=edit.type)]
+            return [
+                commands.update_action_item(
+                    self.workspace.factory,
+                    incident,
+                    edit.item_id,
+                    text=edit.text,
+                    owner=edit.owner,
+                    due=edit.due,
+                    priority=edit.priority,
+                    status=edit.status,
+                    type=edit.type,
+                    clear_owner=edit.clear_owner or None,
+                    clear_due=edit.clear_due or None,
+                )
+            ]
+
+        self._run_command(make, done=done)
+
+    def action_metrics(self) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+        from warroom.domain.metrics import incident_metrics, report
+
+        getter = self._incident_getter(incident.id)
+        self.push_screen(
+            MetricsScreen(
+                getter,
+                lambda: incident_metrics(getter(), self.clock.now()),
+                lambda: report(self.workspace.incidents(), self.clock.now()),
+                lambda milestone, text, done: self._set_milestone(incident.id, milestone, text, done),
+            )
+        )
+
+    def _set_milestone(self, incident_id: str, milestone, text: str, done) -> None:
+        from warroom.domain.scribe import ScribeError, parse_when
+
+        try:
+            at = parse_when(text, self.clock.now())
+        except ScribeError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self._run_command(lambda: [commands.set_milestone(self.workspace.factory, self.workspace.get(incident_id), milestone, at)], done=done)
+
+    def action_postmortem(self) -> None:
+        incident = self._require_incident()
+        if incident is not None:
+            self.push_screen(
+                PostmortemScreen(
+                    self._incident_getter(incident.id),
+                    lambda section, text: self._run_command(
+                        lambda: [commands.set_postmortem_section(self.workspace.factory, self.workspace.get(incident.id), section, text)],
+                        done=lambda: self.notify("Section saved.", timeout=2),
+                    ),
+                )
+            )
+
+    def action_promote_todo(self) -> None:
+        self.query_one(TimelineView).action_promote()
 
     def action_amend_entry(self) -> None:
         self.query_one(TimelineView).action_amend()
@@ -773,6 +858,10 @@ class WarRoomApp(App[int]):
         for template in self.templates.values():
             yield SystemCommand(f"Comms: Draft {template.name}", f"Fill the {template.name.lower()} template from live state", lambda t=template.id: self.open_draft(t))
         yield SystemCommand("Comms: Set status-page component", "Operational, degraded, partial or major outage, maintenance (p in comms)", self.action_set_component)
+        yield SystemCommand("Follow-up: Action items", "Add, edit and close follow-ups (f)", self.action_action_items)
+        yield SystemCommand("Follow-up: Promote todo to action item", "The selected /todo entry becomes an action item (p in the timeline)", self.action_promote_todo)
+        yield SystemCommand("Follow-up: Milestones and metrics", "Detected → resolved, MTTA/MTTR by SEV (m)", self.action_metrics)
+        yield SystemCommand("Postmortem: Write sections", "Root cause, contributing factors, what went well/poorly, lessons", self.action_postmortem)
         yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
         yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)
         yield SystemCommand("Timeline: Amend entry", "Amend the selected entry (e)", self.action_amend_entry)

@@ -38,6 +38,7 @@ class TimelineView(ScrollView, can_focus=True):
     | enter | entry details and history |
     | e | amend the entry |
     | x | redact the entry |
+    | p | promote a /todo entry to an action item |
     """
 
     BINDINGS = [
@@ -50,6 +51,7 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("enter", "details", "Details", id="timeline.details"),
         Binding("e", "amend", "Amend", id="timeline.amend"),
         Binding("x", "redact", "Redact", id="timeline.redact"),
+        Binding("p", "promote", "Todo → action item", id="timeline.promote"),
     ]
 
     COMPONENT_CLASSES = {
@@ -235,6 +237,9 @@ class TimelineView(ScrollView, can_focus=True):
 
     def action_redact(self) -> None:
         self._choose("redact")
+
+    def action_promote(self) -> None:
+        self._choose("promote")
 
     def on_click(self, event) -> None:
         index = self.scroll_offset.y + event.y
