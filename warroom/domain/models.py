@@ -550,7 +550,8 @@ class Incident(BaseModel):
         changes (detected = the earliest entry, declared, mitigated = first monitoring,
         resolved)."""
         automatic: dict[Milestone, datetime | None] = {
-            Milestone.DETECTED: min((e.at for e in self.timeline), default=self.declared_at),
+            # The timeline is sorted by time: its first entry is the earliest known moment.
+            Milestone.DETECTED: self.timeline[0].at if self.timeline else self.declared_at,
             Milestone.DECLARED: self.declared_at,
             Milestone.MITIGATED: self.mitigated_at,
             Milestone.RESOLVED: self.resolved_at,

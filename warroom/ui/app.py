@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,9 +30,6 @@ from warroom.store.workspace import Workspace
 from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
 from warroom.ui.screens.entry import EntryScreen, RoleHistoryScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
-from warroom.ui.screens.runbooks import RunbookPicker
-from warroom.ui.screens.comms import ComponentScreen, ConfirmScreen, DraftAction, DraftEditor
-from warroom.ui.screens.followup import ActionItemEdit, ActionItemsScreen, MetricsScreen, PostmortemScreen
 from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
@@ -40,6 +38,13 @@ from warroom.ui.widgets.comms import CommsPane
 from warroom.ui.widgets.roster import RosterList
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.timeline import TimelineView, describe_entry
+
+if TYPE_CHECKING:
+    from warroom.ui.screens.comms import DraftAction, DraftEditor
+    from warroom.ui.screens.followup import ActionItemEdit
+
+# Screens used after start-up (runbook picker, comms editor, follow-up) are imported where they
+# are opened: they pull in markdown-it and more, and an IC waits for the first frame.
 
 _PANES = {
     "incidents": "#incidents",
@@ -528,6 +533,8 @@ class WarRoomApp(App[int]):
                 done=focus_checklist,
             )
 
+        from warroom.ui.screens.runbooks import RunbookPicker
+
         self.push_screen(RunbookPicker(self.runbooks, set(incident.checklists)), chosen)
 
     def on_checklist_pane_attach_requested(self) -> None:
@@ -598,6 +605,7 @@ class WarRoomApp(App[int]):
     def _after_status(self, incident_id: str, status) -> None:
         """Resolving: offer to put the status-page components back to operational."""
         from warroom.domain.models import ComponentState, Status
+        from warroom.ui.screens.comms import ConfirmScreen
 
         incident = self.workspace.get(incident_id)
         affected = [n for n, s in incident.components.items() if s is not ComponentState.OPERATIONAL]
@@ -626,6 +634,7 @@ class WarRoomApp(App[int]):
         if incident is None or template is None:
             return
         from warroom.comms.render import render
+        from warroom.ui.screens.comms import DraftEditor
 
         def render_fresh() -> str:
             return render(template, self.workspace.get(incident.id), self.clock.now(), self.config.cadence_minutes)
@@ -695,6 +704,8 @@ class WarRoomApp(App[int]):
                 name, state = result
                 self._run_command(lambda: [commands.set_component(self.workspace.factory, self.workspace.get(incident.id), name, state)])
 
+        from warroom.ui.screens.comms import ComponentScreen
+
         self.push_screen(ComponentScreen(incident.components), chosen)
 
     def on_comms_pane_component_requested(self) -> None:
@@ -761,6 +772,8 @@ class WarRoomApp(App[int]):
     def action_action_items(self) -> None:
         incident = self._require_incident()
         if incident is not None:
+            from warroom.ui.screens.followup import ActionItemsScreen
+
             self.push_screen(ActionItemsScreen(self._incident_getter(incident.id), lambda edit, done: self._save_action_item(incident.id, edit, done)))
 
     def _save_action_item(self, incident_id: str, edit: ActionItemEdit, done) -> None:
@@ -791,6 +804,7 @@ class WarRoomApp(App[int]):
         if incident is None:
             return
         from warroom.domain.metrics import incident_metrics, report
+        from warroom.ui.screens.followup import MetricsScreen
 
         getter = self._incident_getter(incident.id)
         self.push_screen(
@@ -815,6 +829,8 @@ class WarRoomApp(App[int]):
     def action_postmortem(self) -> None:
         incident = self._require_incident()
         if incident is not None:
+            from warroom.ui.screens.followup import PostmortemScreen
+
             self.push_screen(
                 PostmortemScreen(
                     self._incident_getter(incident.id),

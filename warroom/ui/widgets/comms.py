@@ -41,6 +41,14 @@ class CommsPane(OptionList):
         """The user wants to change a status-page component."""
 
     def show(self, templates: dict[str, Template], incident: Incident | None) -> None:
+        signature = (
+            (incident.id, tuple(templates), tuple((t, len(v)) for t, v in incident.drafts.items()), tuple(incident.components.items()), len(incident.sent_updates))
+            if incident
+            else None
+        )
+        if signature == getattr(self, "_signature", ()) and self.option_count:
+            return  # nothing this pane shows has changed: skip the rebuild (and its layout)
+        self._signature = signature
         highlighted = self.highlighted
         self.clear_options()
         if incident is None:

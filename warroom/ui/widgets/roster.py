@@ -45,6 +45,11 @@ class RosterList(OptionList):
 
     def show(self, incident: Incident | None) -> None:
         self._incident = incident
+        # Rebuilding the options costs a layout; most refreshes (a new entry) change no role.
+        signature = (incident.id, tuple(incident.roles.items()), len(incident.role_history), self.size.width < 44) if incident else None
+        if signature == getattr(self, "_signature", ()) and self.option_count:
+            return
+        self._signature = signature
         highlighted = self.highlighted
         self.clear_options()
         if incident is None:
