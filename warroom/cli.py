@@ -301,55 +301,48 @@ def cmd_log(args) -> int:
     return EXIT_OK
 
 
+def _change_incident(args, make_event) -> int:
+    """The shape of every command that changes one incident: open, build the event from the
+    current state (the domain refuses what is not allowed), journal it, try one push."""
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    _record(workspace, [make_event(workspace.factory, incident)])
+    _after_write(workspace, args)
+    return EXIT_OK
+
+
 def cmd_set(args) -> int:
     from warroom.domain import commands
 
     if not any((args.sev, args.status, args.title, args.summary, args.impact)):
         raise CliError("nothing to set: give --sev, --status, --title, --summary or --impact")
-    workspace = _open_workspace(args)
-    incident = workspace.get(args.incident)
-    event = commands.update(
-        workspace.factory,
-        incident,
-        severity=_severity(args.sev) if args.sev else None,
-        status=_status(args.status) if args.status else None,
-        title=args.title,
-        summary=args.summary,
-        impact=args.impact,
+    severity = _severity(args.sev) if args.sev else None
+    status = _status(args.status) if args.status else None
+    return _change_incident(
+        args,
+        lambda factory, incident: commands.update(
+            factory, incident, severity=severity, status=status, title=args.title, summary=args.summary, impact=args.impact
+        ),
     )
-    _record(workspace, [event])
-    _after_write(workspace, args)
-    return EXIT_OK
 
 
 def cmd_assign(args) -> int:
     from warroom.domain import commands
 
-    workspace = _open_workspace(args)
-    incident = workspace.get(args.incident)
-    _record(workspace, [commands.assign_role(workspace.factory, incident, args.role, args.person)])
-    _after_write(workspace, args)
-    return EXIT_OK
+    return _change_incident(args, lambda factory, incident: commands.assign_role(factory, incident, args.role, args.person))
 
 
 def cmd_amend(args) -> int:
     from warroom.domain import commands
 
-    workspace = _open_workspace(args)
-    incident = workspace.get(args.incident)
-    _record(workspace, [commands.amend_entry(workspace.factory, incident, args.entry, " ".join(args.text))])
-    _after_write(workspace, args)
-    return EXIT_OK
+    text = " ".join(args.text)
+    return _change_incident(args, lambda factory, incident: commands.amend_entry(factory, incident, args.entry, text))
 
 
 def cmd_redact(args) -> int:
     from warroom.domain import commands
 
-    workspace = _open_workspace(args)
-    incident = workspace.get(args.incident)
-    _record(workspace, [commands.redact_entry(workspace.factory, incident, args.entry, args.reason)])
-    _after_write(workspace, args)
-    return EXIT_OK
+    return _change_incident(args, lambda factory, incident: commands.redact_entry(factory, incident, args.entry, args.reason))
 
 
 def cmd_show(args) -> int:
