@@ -643,3 +643,14 @@ def test_event_times_are_stored_in_utc(h):
     shifted["at"] = event.at.astimezone(tz(timedelta(hours=2)))
     parsed = Event.model_validate(shifted)
     assert parsed.at.utcoffset() == timedelta(0) and parsed.at == event.at
+
+
+def test_role_aliases_in_events_fold_into_the_same_slot(h):
+    """An event written with an alias (by another client or a script) must not create a
+    second 'IC' role next to the Incident Commander."""
+    from warroom.domain.events import RoleAssigned
+
+    h.declare()
+    raw = h.factory.make(h.incident_id, RoleAssigned(role="commander", person="bob"))
+    state = h.add(raw)
+    assert state.roles == {"Incident Commander": "bob"}

@@ -315,7 +315,10 @@ class Event(BaseModel):
         for name in ("at", "logged_at"):
             value = getattr(self, name)
             if value.utcoffset():
-                object.__setattr__(self, name, value.astimezone(timezone.utc))
+                try:
+                    object.__setattr__(self, name, value.astimezone(timezone.utc))
+                except OverflowError:  # year 1 at +01:00 has no UTC equivalent
+                    raise ValueError(f"{name}: time out of range once converted to UTC") from None
         if not (info.context and info.context.get(TRUSTED_CANONICAL)):
             # Store the canonical form (stripped strings, defaults filled) so every replica
             # folds identical payloads. Lines read back from our own checksummed journal

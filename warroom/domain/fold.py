@@ -26,6 +26,7 @@ from warroom.domain.events import Event
 from warroom.domain.ids import short_id
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
+    canonical_role,
     ActionItem,
     ActionStatus,
     ActionType,
@@ -233,7 +234,11 @@ def _on_updated(state: Incident, event: Event) -> None:
 
 
 def _on_role(state: Incident, event: Event) -> None:
-    role = event.payload["role"]
+    # Aliases ("ic", "commander") name the same slot however the event was written.
+    try:
+        role = canonical_role(event.payload["role"])
+    except ValueError:
+        role = event.payload["role"]
     person = event.payload["person"]
     old = state.roles.get(role)
     if old == person and role in state.roles:

@@ -106,4 +106,7 @@ def parse_when(text: str, now: datetime) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ScribeError(f"the time {text!r} is out of range once converted to UTC") from None

@@ -31,7 +31,7 @@ from warroom.domain.clock import Clock
 from warroom.domain.events import Event, parse_event
 from warroom.domain.fold import IncidentFolder
 from warroom.domain.ids import short_id
-from warroom.domain.models import INCIDENT_COMMANDER, Status
+from warroom.domain.models import INCIDENT_COMMANDER, Status, canonical_role
 from warroom.server.auth import Principal
 from warroom.server.db import EventStore, StoredEvent
 from warroom.sync.wire import EventResult, IncidentSummary, Outcome, RejectionCode
@@ -109,6 +109,15 @@ class Ledger:
                 except ValueError as exc:
                     results[index] = _rejected(
                         index, raw_id, RejectionCode.INVALID, f"the event is not valid: {exc}"
+                    )
+                    continue
+                except OverflowError:
+                    # A time whose conversion to UTC leaves datetime's range (year 1 with a
+                    # positive offset, year 9999 with a negative one). Without this the whole
+                    # batch was a 500, which a client retries forever: its outbox stuck.
+                    results[index] = _rejected(
+                        index, raw_id, RejectionCode.INVALID,
+                        "the event is not valid: a time is out of range once converted to UTC",
                     )
                     continue
                 if self.dedupe:
@@ -265,9 +274,21 @@ def _commander_only_action(event: Event) -> str | None:
     """What the event does that only the IC may do, in words; None if anyone may."""
     if event.kind == "incident.updated" and event.payload.get("status") == Status.RESOLVED.value:
         return "resolve the incident"
-    if event.kind == "role.assigned" and event.payload.get("role") == INCIDENT_COMMANDER:
+    if event.kind == "role.assigned" and _names_commander(event.payload.get("role")):
         return "assign the Incident Commander role"
     return None
+
+
+def _names_commander(role: object) -> bool:
+    """True for the IC role under any spelling people would read as it ("ic", "IC",
+    "commander", "Incident  Commander"...). The fold keys roles by exact name, so an alias
+    does not move the real IC, but it would put e.g. "IC: mallory" in everyone's roster."""
+    if not isinstance(role, str):
+        return False
+    try:
+        return canonical_role(role) == INCIDENT_COMMANDER
+    except ValueError:
+        return False
 
 
 def _rejected(index: int, event_id: str | None, code: RejectionCode, reason: str) -> EventResult:
