@@ -23,7 +23,7 @@ from warroom.domain.ids import uuid7  # noqa: E402
 from warroom.comms.render import render  # noqa: E402
 from warroom.runbooks.library import attach_fields, load_library  # noqa: E402
 from warroom.comms.templates import load_templates  # noqa: E402
-from warroom.domain.models import CommsChannel, ComponentState, Severity, Status  # noqa: E402
+from warroom.domain.models import CommsChannel, ComponentState, Milestone, Severity, Status  # noqa: E402
 from warroom.domain.scribe import parse_scribe_line  # noqa: E402
 from warroom.store.atomic import atomic_write  # noqa: E402
 from warroom.store.workspace import Workspace  # noqa: E402
@@ -39,9 +39,13 @@ class Scene:
         atomic_write(data_dir / "node-id", b"5a3b1e00")
         self.clock = FixedClock(datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc))
         self.ws = Workspace(data_dir, "alice", self.clock)
-        rng = random.Random(20261118)
-        self.ws.factory.new_id = lambda now: uuid7(now, rng.randbytes(10))
         self.ws.load()
+
+    def reseed(self, seed: int) -> None:
+        """Each incident draws its ids from its own seed, so editing one incident's script
+        never changes another incident's ids (tests and docs refer to them)."""
+        rng = random.Random(seed)
+        self.ws.factory.new_id = lambda now: uuid7(now, rng.randbytes(10))
 
     def at(self, day: int, hhmm: str, actor: str) -> "Scene":
         hour, minute = map(int, hhmm.split(":"))
@@ -88,6 +92,11 @@ class Scene:
     def component(self, incident_id: str, name: str, state: ComponentState) -> None:
         self.ws.record([commands.set_component(self.ws.factory, self.ws.get(incident_id), name, state)])
 
+    def milestone(self, incident_id: str, milestone: Milestone, hhmm: str) -> None:
+        hour, minute = map(int, hhmm.split(":"))
+        at = self.clock.now().replace(hour=hour, minute=minute, second=0, microsecond=0)
+        self.ws.record([commands.set_milestone(self.ws.factory, self.ws.get(incident_id), milestone, at)])
+
     def redact(self, incident_id: str, entry_id: str, reason: str) -> None:
         self.ws.record([commands.redact_entry(self.ws.factory, self.ws.get(incident_id), entry_id, reason)])
 
@@ -99,6 +108,7 @@ def rng_second(hhmm: str, actor: str) -> int:
 
 def search_slow(s: Scene) -> None:
     """Yesterday: a SEV3 that was handled calmly and resolved."""
+    s.reseed(1)
     s.at(17, "09:10", "heidi")
     inc = s.declare(
         title="Search results slow (p95 above 4 s)",
@@ -107,6 +117,7 @@ def search_slow(s: Scene) -> None:
         incident_type="search",
     )
     s.at(17, "09:11", "heidi").log(inc, "09:02 - Alert: search_latency_p95 > 2s for 10 minutes")
+    s.at(17, "09:11", "heidi").milestone(inc, Milestone.ACKNOWLEDGED, "09:06")
     s.at(17, "09:12", "ivan").log(inc, "/hypothesis Segment merge running during business hours")
     s.at(17, "09:13", "heidi").assign(inc, "tech", "ivan")
     s.at(17, "09:16", "ivan").log(inc, "Confirmed: merge on shard 3 started 08:55, IO wait at 70% on its nodes")
@@ -123,6 +134,7 @@ def search_slow(s: Scene) -> None:
 
 def payments_outage(s: Scene) -> str:
     """Today: the big one, a SEV1, mitigated and in monitoring."""
+    s.reseed(2)
     s.at(18, "14:35", "alice")
     inc = s.declare(
         title="Checkout payments failing for all customers",
@@ -134,6 +146,7 @@ def payments_outage(s: Scene) -> str:
     s.at(18, "14:35", "alice").attach(inc, "payment-high-error-rate")
     s.at(18, "14:35", "dave").log(inc, "14:31 - Alert fired: payment_error_rate > 5% on payments-api")
     s.at(18, "14:36", "dave").log(inc, "14:33 - bob (on-call) acknowledged the page")
+    s.at(18, "14:36", "dave").milestone(inc, Milestone.ACKNOWLEDGED, "14:33")
     s.at(18, "14:36", "alice").assign(inc, "scribe", "dave")
     s.at(18, "14:36", "alice").assign(inc, "tech", "bob")
     s.at(18, "14:36", "alice").tick(inc, "ic-first-five-minutes", 0)
@@ -185,6 +198,7 @@ def payments_outage(s: Scene) -> str:
 
 def eu_logins(s: Scene) -> None:
     """Also today, overlapping: a SEV2 still being investigated."""
+    s.reseed(3)
     s.at(18, "14:50", "judy")
     inc = s.declare(
         title="Login errors for some EU users",
@@ -193,6 +207,7 @@ def eu_logins(s: Scene) -> None:
         incident_type="auth",
     )
     s.at(18, "14:51", "judy").log(inc, "14:47 Alert: auth-gateway 5xx above 2% in eu-west-1")
+    s.at(18, "14:51", "judy").milestone(inc, Milestone.ACKNOWLEDGED, "14:49")
     s.at(18, "14:53", "kim").log(inc, "Only eu-west-1b affected; other zones healthy")
     s.at(18, "14:54", "judy").assign(inc, "tech", "kim")
     s.at(18, "14:56", "kim").log(inc, "/hypothesis Bad nodes joined the auth-gateway pool in the 14:40 scale-up")

@@ -15,7 +15,7 @@ from warroom.domain.cadence import cadence, format_countdown
 from warroom.domain.models import CommsChannel, ComponentState, EntryKind, Severity, Status
 from warroom.store.workspace import Workspace
 
-PAYMENTS = "0177362e"  # the SEV1 sample incident's short id
+PAYMENTS = "f4dca4f2"  # the SEV1 sample incident's short id
 
 
 @pytest.fixture

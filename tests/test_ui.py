@@ -481,3 +481,19 @@ async def test_postmortem_sections_are_saved(make_app, sample_dir):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.current.postmortem["root_cause"] == "Token normalisation threw on stored cards without expiry."
+
+
+async def test_postmortem_export_from_the_console(make_app, sample_dir, tmp_path):
+    from warroom.export.markdown import to_markdown
+
+    app = make_app(sample_dir, poll_journals=False)
+    target = tmp_path / "pm.md"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_export_markdown()
+        await pilot.pause()
+        await pilot.press("ctrl+u")
+        await type_line(pilot, str(target))
+        expected = to_markdown(app.current, app.clock.now())
+    assert target.read_text() == expected
+    assert expected.startswith("# Postmortem: Checkout payments failing for all customers")

@@ -110,14 +110,17 @@ def _build_parser() -> argparse.ArgumentParser:
         ("sync", "push pending events and pull the feed once"),
         ("runbooks", "runbook tools (warroom runbooks lint PATH…)"),
         ("comms", "comms templates: warroom comms render INCIDENT TEMPLATE, warroom comms list"),
+        ("export", "export an incident: Markdown postmortem draft or lossless JSON"),
+        ("import", "import timeline notes (or a JSON export) into an incident"),
+        ("report", "incident counts, MTTA and MTTR by SEV over a date range"),
     ):
         sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
-_PASSTHROUGH = {"server", "login", "sync", "runbooks", "comms"}
+_PASSTHROUGH = {"server", "login", "sync", "runbooks", "comms", "export", "import", "report"}
 # These open the data dir, so global options given before the command are passed on.
-_USES_WORKSPACE = {"sync", "comms"}
+_USES_WORKSPACE = {"sync", "comms", "export", "import", "report"}
 _GLOBAL_VALUE_OPTIONS = {"--data-dir", "--as", "--theme", "--server"}
 """Top-level options that take a separate value (so the value is not mistaken for a command)."""
 
@@ -159,7 +162,8 @@ def _open_workspace(args: argparse.Namespace):
     return workspace
 
 
-def _record(workspace, events) -> None:
+def record_or_refuse(workspace, events) -> None:
+    """Journal events; a failed write becomes a CliError (exit 1) saying nothing was saved."""
     from warroom.store.journal import JournalError
 
     try:
@@ -250,7 +254,7 @@ def cmd_declare(args) -> int:
         incident_type=args.incident_type,
     )
     events += _starting_checklists(workspace, events, args.incident_type)
-    _record(workspace, events)
+    record_or_refuse(workspace, events)
     print(events[0].incident_id)
     _after_write(workspace, args)
     return EXIT_OK
@@ -293,7 +297,7 @@ def cmd_log(args) -> int:
         except ScribeError as exc:
             raise CliError(str(exc)) from None
     event = commands.log_entry(workspace.factory, incident, " ".join(args.text), kind, at)
-    _record(workspace, [event])
+    record_or_refuse(workspace, [event])
     from warroom.domain.ids import short_id
 
     print(short_id(event.id))
@@ -306,7 +310,7 @@ def _change_incident(args, make_event) -> int:
     current state (the domain refuses what is not allowed), journal it, try one push."""
     workspace = _open_workspace(args)
     incident = workspace.get(args.incident)
-    _record(workspace, [make_event(workspace.factory, incident)])
+    record_or_refuse(workspace, [make_event(workspace.factory, incident)])
     _after_write(workspace, args)
     return EXIT_OK
 
@@ -457,6 +461,10 @@ def _passthrough(name: str, argv: list[str]) -> int:
         return sync_main(rest + (["--server", args.server] if args.server else []), _open_workspace(args))
     if name == "comms":
         return _comms(argv)
+    if name in ("export", "import", "report"):
+        from warroom.export import cli as export_cli
+
+        return {"export": export_cli.export_main, "import": export_cli.import_main, "report": export_cli.report_main}[name](argv)
     if name == "runbooks":
         if not argv or argv[0] != "lint":
             print("usage: warroom runbooks lint PATH... [--json]", file=sys.stderr)

@@ -7,6 +7,7 @@ from datetime import datetime
 from warroom.domain.cadence import cadence, update_interval
 from warroom.domain.ids import short_id
 from warroom.domain.models import (
+    ActionStatus,
     COMMS_LEAD,
     CORE_ROLES,
     INCIDENT_COMMANDER,
@@ -31,6 +32,40 @@ def _bullets(lines: list[str], empty: str) -> str:
 def _entries(incident: Incident, kinds: set[EntryKind], count: int) -> list[str]:
     chosen = [e for e in incident.timeline if e.kind in kinds and not e.redacted]
     return [f"{e.at:%H:%M} {e.text}" for e in chosen[-count:]]
+
+
+def _conditions(incident: Incident, now: datetime) -> list[str]:
+    """Where things stand (Tactical CAN report): status, impact, components, the latest notes
+    and the current hypotheses."""
+    since_declared = format_duration(incident.elapsed_seconds(now))
+    lines = [f"Status: {incident.status.value} ({incident.severity.value}, {since_declared} since declared)"]
+    lines.append(f"Impact: {incident.impact or '(impact not yet assessed)'}")
+    if incident.components:
+        lines.append("Status page: " + "; ".join(f"{name}: {state.value}" for name, state in incident.components.items()))
+    lines += _entries(incident, {EntryKind.NOTE}, 3)
+    hypotheses = [e for e in incident.timeline if e.kind is EntryKind.HYPOTHESIS and not e.redacted]
+    lines += [f"Hypothesis ({e.at:%H:%M}): {e.text}" for e in hypotheses[-2:]]
+    return lines
+
+
+def _needs(incident: Incident) -> list[str]:
+    """What the team still needs (Tactical CAN report): open todos not yet promoted, and open
+    action items with their owner."""
+    promoted = {item.from_entry for item in incident.action_items.values() if item.from_entry}
+    todos = [
+        f"{e.text} (todo, {e.actor})"
+        for e in incident.timeline
+        if e.kind is EntryKind.TODO and not e.redacted and e.id not in promoted
+    ]
+    items = []
+    for item in incident.action_items.values():
+        if item.status is ActionStatus.DONE:
+            continue
+        details = [f"owner: {item.owner}" if item.owner else "no owner yet"]
+        if item.due:
+            details.append(f"due {item.due:%Y-%m-%d}")
+        items.append(f"{item.text} ({', '.join(details)})")
+    return todos + items
 
 
 def placeholder_values(incident: Incident, now: datetime, cadence_overrides: dict[str, int] | None = None) -> dict[str, str]:
@@ -70,6 +105,8 @@ def placeholder_values(incident: Incident, now: datetime, cadence_overrides: dic
         "components": _bullets([f"{name}: {state.value}" for name, state in incident.components.items()], "none listed"),
         "next_update": _hhmm(timing.due_at) if timing.due_at else "when there is news",
         "update_every": f"{int(interval.total_seconds() // 60)} minutes" if interval else "as needed",
+        "conditions": _bullets(_conditions(incident, now), "nothing known yet"),
+        "needs": _bullets(_needs(incident), "nothing requested"),
     }
 
 

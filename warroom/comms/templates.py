@@ -42,6 +42,8 @@ PLACEHOLDERS: dict[str, str] = {
     "components": "status-page components and their state, one per line",
     "next_update": "when the next update is due (HH:MM UTC)",
     "update_every": "the update cadence, e.g. '15 minutes'",
+    "conditions": "CAN report conditions: status and impact, the latest notes and hypotheses",
+    "needs": "CAN report needs: open todos and open action items, one per line",
 }
 
 _FIELD_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")

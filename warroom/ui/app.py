@@ -841,6 +841,40 @@ class WarRoomApp(App[int]):
                 )
             )
 
+    def action_export_markdown(self) -> None:
+        incident = self._require_incident()
+        if incident is None:
+            return
+        from warroom.domain.ids import short_id
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.run_worker(lambda: self._export_markdown(incident.id, path), thread=True, name="export postmortem")
+
+        self.push_screen(
+            TextPrompt(
+                "Export the postmortem draft (Markdown)",
+                value=f"postmortem-{short_id(incident.id)}.md",
+                hint="Path to write (replaced if it exists) · Enter exports",
+            ),
+            chosen,
+        )
+
+    def _export_markdown(self, incident_id: str, path: str) -> None:
+        """Thread: render and write atomically; the result is a notification."""
+        from pathlib import Path
+
+        from warroom.export.markdown import to_markdown
+        from warroom.store.atomic import atomic_write
+
+        target = Path(path).expanduser()
+        try:
+            atomic_write(target, to_markdown(self.workspace.get(incident_id), self.clock.now()).encode("utf-8"))
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"Could not write {target}: {exc.strerror}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Postmortem draft written to {target}", timeout=5)
+
     def action_promote_todo(self) -> None:
         self.query_one(TimelineView).action_promote()
 
@@ -877,6 +911,7 @@ class WarRoomApp(App[int]):
         yield SystemCommand("Follow-up: Action items", "Add, edit and close follow-ups (f)", self.action_action_items)
         yield SystemCommand("Follow-up: Promote todo to action item", "The selected /todo entry becomes an action item (p in the timeline)", self.action_promote_todo)
         yield SystemCommand("Follow-up: Milestones and metrics", "Detected → resolved, MTTA/MTTR by SEV (m)", self.action_metrics)
+        yield SystemCommand("Postmortem: Export Markdown", "Write the postmortem draft (timeline, action items, metrics) to a file", self.action_export_markdown)
         yield SystemCommand("Postmortem: Write sections", "Root cause, contributing factors, what went well/poorly, lessons", self.action_postmortem)
         yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
         yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)

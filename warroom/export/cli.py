@@ -1,0 +1,290 @@
+"""``warroom export``, ``warroom import`` and ``warroom report``.
+
+Each ``*_main(argv)`` parses the arguments after the command name (global ``--data-dir`` /
+``--as`` / ``--server`` given before the command are accepted too), opens the data dir the
+way every other command does, and returns the exit code: 0 done, 1 refused (the reason is
+printed as ``warroom: …`` on stderr), 2 usage error (argparse).
+
+This is the only module of ``warroom.export`` that touches files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, help="incident journals directory (env WARROOM_DATA_DIR)")
+    parser.add_argument("--as", dest="user", metavar="NAME", default=None, help="your name on the timeline (env WARROOM_USER)")
+    parser.add_argument("--server", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--theme", default=None, help=argparse.SUPPRESS)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+
+
+def _zone(name: str | None):
+    from warroom.cli import CliError
+
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"unknown time zone {name!r}: use an IANA name such as Europe/Paris or America/New_York") from None
+
+
+def _read_text(path_text: str) -> str:
+    from warroom.cli import CliError
+
+    if path_text == "-":
+        return sys.stdin.read()
+    path = Path(path_text).expanduser()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text") from None
+
+
+def _run(body, args) -> int:
+    """Run a command body, turning refusals into ``warroom: …`` and exit 1."""
+    from warroom.cli import CliError
+    from warroom.domain.commands import DomainError
+
+    try:
+        return body(args)
+    except (CliError, DomainError) as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom export",
+        description="Export an incident: a blameless postmortem draft in Markdown, or every event as lossless JSON.",
+    )
+    _common(parser)
+    parser.add_argument("incident", help="incident id or short id")
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown", help="default: markdown")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    parser.add_argument(
+        "--redacted",
+        choices=("mark", "omit"),
+        default="mark",
+        help="Markdown: show redacted entries as [redacted] (mark, the default) or leave them out (omit)",
+    )
+    parser.add_argument("--local-tz", metavar="ZONE", help="Markdown: add a local-time column, e.g. Europe/Paris")
+    return parser
+
+
+def _export(args) -> int:
+    from warroom.cli import CliError, _open_workspace
+
+    if args.format == "json" and args.local_tz:
+        raise CliError("--local-tz applies to the Markdown export only")
+    if args.format == "json" and args.redacted != "mark":
+        raise CliError("--redacted applies to the Markdown export only (the JSON export is lossless)")
+    zone = _zone(args.local_tz)
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    if args.format == "json":
+        from warroom.export.jsonio import export_json
+
+        text = export_json(incident.id, workspace.events(incident.id))
+        redacted = sum(1 for entry in incident.timeline if entry.redacted)
+        if redacted:
+            print(
+                f"warroom: note: the JSON export is lossless, so it still holds the original text of "
+                f"{redacted} redacted entr{'y' if redacted == 1 else 'ies'}",
+                file=sys.stderr,
+            )
+    else:
+        from warroom.export.markdown import to_markdown
+
+        text = to_markdown(incident, workspace.clock.now(), redacted=args.redacted, local_tz=zone)
+    if args.output and args.output != "-":
+        from warroom.store.atomic import atomic_write
+
+        path = Path(args.output).expanduser()
+        try:
+            atomic_write(path, text.encode("utf-8"))
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+        print(f"warroom: wrote {path}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def export_main(argv: list[str]) -> int:
+    """``warroom export INCIDENT [--format markdown|json] [--output FILE] [--redacted mark|omit]
+    [--local-tz ZONE]``"""
+    return _run(_export, _export_parser().parse_args(argv))
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def _import_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom import",
+        description=(
+            "Import timeline notes (lines such as '14:32 - Alert fired', '2026-03-30 14:32 UTC …', "
+            "or a Markdown table with Time and Event columns) as backdated entries of an incident; "
+            "or, with --json, a JSON export of an incident. Nothing is imported while a line "
+            "cannot be read, unless --skip-bad."
+        ),
+    )
+    _common(parser)
+    parser.add_argument("file", help="the notes (or JSON export) to read; - for stdin")
+    parser.add_argument("--incident", metavar="ID", help="the incident the notes belong to")
+    parser.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="date of times given without one (default: today, UTC)")
+    parser.add_argument("--tz", metavar="ZONE", help="time zone of times given without one (default: UTC)")
+    parser.add_argument("--skip-bad", action="store_true", help="import the readable lines and skip the others")
+    parser.add_argument("--json", action="store_true", help="FILE is a JSON export (warroom export --format json)")
+    return parser
+
+
+def _import_json(args, text: str) -> int:
+    from warroom.cli import CliError, _after_write, _open_workspace
+    from warroom.export.jsonio import import_json
+    from warroom.store.journal import JournalError
+
+    from warroom.domain.ids import matches_ref
+
+    try:
+        events = import_json(text)
+    except ValueError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+    incident_id = events[0].incident_id
+    if args.incident and not matches_ref(incident_id, args.incident):
+        raise CliError(f"the export holds incident {incident_id}, not {args.incident!r}")
+    workspace = _open_workspace(args)
+    try:
+        fresh = workspace.ingest(events)
+    except JournalError as exc:
+        raise CliError(str(exc)) from None
+    new = sum(len(batch) for batch in fresh.values())
+    print(incident_id)
+    print(f"warroom: imported {new} new event(s); {len(events) - new} were already here", file=sys.stderr)
+    if new:
+        _after_write(workspace, args)
+    return EXIT_OK
+
+
+def _import_notes(args, text: str) -> int:
+    from warroom.cli import CliError, _after_write, _open_workspace
+    from warroom.domain.ids import short_id
+    from warroom.export.importer import build_events, parse_notes
+
+    zone = _zone(args.tz)
+    workspace = _open_workspace(args)
+    incident = workspace.get(args.incident)
+    now = workspace.clock.now()
+    default_date = args.date or now.date()
+    result = parse_notes(text, default_date=default_date, now=now, **({"tz": zone} if zone else {}))
+    for error in result.errors:
+        prefix = "skipped " if args.skip_bad else ""
+        print(f"{prefix}line {error.line_no}: {error.reason}", file=sys.stderr)
+    if result.errors and not args.skip_bad:
+        good = len(result.entries)
+        raise CliError(
+            f"{len(result.errors)} line(s) cannot be read, so nothing was imported: fix them, "
+            f"or pass --skip-bad to import the {good} readable one(s)"
+        )
+    if not result.entries:
+        raise CliError(f"no timeline entries found in {args.file}")
+    events, duplicates = build_events(workspace.factory, incident, result, skip_bad=args.skip_bad)
+    if events:
+        from warroom.cli import record_or_refuse
+
+        record_or_refuse(workspace, events)
+    already = f" ({duplicates} already on the timeline)" if duplicates else ""
+    print(f"imported {len(events)} entr{'y' if len(events) == 1 else 'ies'} into {short_id(incident.id)}{already}")
+    if events:
+        _after_write(workspace, args)
+    return EXIT_OK
+
+
+def _import(args) -> int:
+    text = _read_text(args.file)
+    if args.json:
+        return _import_json(args, text)
+    return _import_notes(args, text)
+
+
+def import_main(argv: list[str]) -> int:
+    """``warroom import FILE --incident ID [--date YYYY-MM-DD] [--tz ZONE] [--skip-bad]`` or
+    ``warroom import FILE.json --json``"""
+    parser = _import_parser()
+    args = parser.parse_args(argv)
+    if not args.json and not args.incident:
+        parser.error("give --incident ID for notes (or --json for a JSON export)")
+    if args.json and (args.date or args.tz or args.skip_bad):
+        parser.error("--date, --tz and --skip-bad apply to notes, not to a JSON export")
+    return _run(_import, args)
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom report",
+        description="Incidents over a date range: counts by SEV and status, MTTA and MTTR by SEV.",
+    )
+    _common(parser)
+    parser.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="declared on or after this day (UTC)")
+    parser.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="declared on or before this day (UTC)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--ascii", action="store_true", help="draw the chart with # rather than blocks")
+    return parser
+
+
+def _report(args) -> int:
+    from warroom.cli import CliError, _open_workspace
+    from warroom.export.report import build_report, format_report, report_dict
+
+    if args.since and args.until and args.since > args.until:
+        raise CliError(f"--since {args.since} is after --until {args.until}")
+    workspace = _open_workspace(args)
+    rep = build_report(workspace.incidents(), workspace.clock.now(), args.since, args.until)
+    if args.json:
+        print(json.dumps(report_dict(rep), indent=2))
+    else:
+        sys.stdout.write(format_report(rep, ascii=args.ascii))
+    return EXIT_OK
+
+
+def report_main(argv: list[str]) -> int:
+    """``warroom report [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--json] [--ascii]``"""
+    return _run(_report, _report_parser().parse_args(argv))
+
+
+__all__ = ["export_main", "import_main", "report_main"]
