@@ -497,3 +497,29 @@ async def test_postmortem_export_from_the_console(make_app, sample_dir, tmp_path
         expected = to_markdown(app.current, app.clock.now())
     assert target.read_text() == expected
     assert expected.startswith("# Postmortem: Checkout payments failing for all customers")
+
+
+async def test_search_filters_highlights_and_escape_returns_to_the_entry_in_context(make_app, sample_dir):
+    from warroom.ui.widgets.search import SearchBar
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        timeline = app.query_one(TimelineView)
+        total = len(timeline.entries)
+        await pilot.press("escape", "slash", *"rollback actor:bob")
+        await pilot.pause()
+        assert [e.text.split(":")[0] for e in timeline.entries] == ["Rollback started", "Rollback half done; error rate 38% → 21%", "Rollback complete"]
+        assert "3 of" in timeline.border_subtitle
+        await pilot.press("enter", "up")  # browse the matches: the middle one
+        chosen = timeline.selected
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(timeline.entries) == total
+        assert timeline.selected is chosen  # back in context, on the same entry
+        assert not app.query_one(SearchBar).has_class("-shown")
+
+        await pilot.press("slash", *"kind:bogus")
+        await pilot.pause()
+        assert app.query_one(SearchBar).has_class("-invalid")
+        assert len(timeline.entries) == total  # a bad filter changes nothing

@@ -37,6 +37,7 @@ from warroom.ui.widgets.checklist import ChecklistPane
 from warroom.ui.widgets.comms import CommsPane
 from warroom.ui.widgets.roster import RosterList
 from warroom.ui.widgets.scribe import ScribeInput
+from warroom.ui.widgets.search import SearchBar
 from warroom.ui.widgets.timeline import TimelineView, describe_entry
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ class WarRoomApp(App[int]):
                 comms.border_title = "5 Comms"
                 yield comms
             with Vertical(id="main"):
+                yield SearchBar(id="search")
                 timeline = TimelineView(id="timeline", classes="pane")
                 timeline.border_title = "2 Timeline"
                 yield timeline
@@ -359,7 +361,6 @@ class WarRoomApp(App[int]):
         comms.show(self.templates, incident)
         timeline = self.query_one(TimelineView)
         timeline.show(incident.timeline if incident else [], reset=reset_timeline)
-        timeline.border_subtitle = f"{len(incident.timeline)} entries" if incident else ""
 
     def _announce_new_incidents(self, incidents: list[Incident]) -> None:
         """Someone else declared an incident (another terminal, the server): say so once."""
@@ -454,6 +455,50 @@ class WarRoomApp(App[int]):
             self.notify(str(exc), severity="warning")
             return
         self.save([event], done=lambda: scribe.mark_saved(message.text), failed=scribe.mark_failed)
+
+    # --- search ------------------------------------------------------------------------------
+
+    def on_timeline_view_search_requested(self) -> None:
+        bar = self.query_one(SearchBar)
+        bar.add_class("-shown")
+        bar.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "search":
+            return
+        from warroom.domain.timeline_filter import FilterError, parse_filter
+
+        bar = self.query_one(SearchBar)
+        try:
+            timeline_filter = parse_filter(event.value, self.clock.now())
+        except FilterError as exc:
+            bar.add_class("-invalid")
+            bar.border_subtitle = str(exc)
+            return
+        bar.remove_class("-invalid")
+        bar.border_subtitle = ""
+        self.query_one(TimelineView).set_filter(timeline_filter)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            event.stop()
+            self.query_one(TimelineView).focus()
+
+    def on_search_bar_cancelled(self) -> None:
+        self._close_search()
+
+    def on_timeline_view_filter_cleared(self) -> None:
+        self._close_search()
+
+    def _close_search(self) -> None:
+        from warroom.domain.timeline_filter import TimelineFilter
+
+        bar = self.query_one(SearchBar)
+        bar.value = ""
+        bar.remove_class("-shown", "-invalid")
+        timeline = self.query_one(TimelineView)
+        timeline.set_filter(TimelineFilter())
+        timeline.focus()
 
     def on_scribe_input_left(self) -> None:
         self.query_one(TimelineView).focus()
@@ -841,15 +886,17 @@ class WarRoomApp(App[int]):
                 )
             )
 
-    def action_export_markdown(self) -> None:
+    def action_export_markdown(self, filtered: bool = False) -> None:
         incident = self._require_incident()
         if incident is None:
             return
         from warroom.domain.ids import short_id
 
+        timeline_filter = self.query_one(TimelineView).filter if filtered else None
+
         def chosen(path: str | None) -> None:
             if path:
-                self.run_worker(lambda: self._export_markdown(incident.id, path), thread=True, name="export postmortem")
+                self.run_worker(lambda: self._export_markdown(incident.id, path, timeline_filter), thread=True, name="export postmortem")
 
         self.push_screen(
             TextPrompt(
@@ -860,16 +907,20 @@ class WarRoomApp(App[int]):
             chosen,
         )
 
-    def _export_markdown(self, incident_id: str, path: str) -> None:
-        """Thread: render and write atomically; the result is a notification."""
+    def _export_markdown(self, incident_id: str, path: str, timeline_filter=None) -> None:
+        """Thread: render and write atomically; the result is a notification. With a filter,
+        the timeline section holds only the matching entries (everything else is complete)."""
         from pathlib import Path
 
         from warroom.export.markdown import to_markdown
         from warroom.store.atomic import atomic_write
 
+        incident = self.workspace.get(incident_id)
+        if timeline_filter is not None and not timeline_filter.is_empty:
+            incident = incident.model_copy(update={"timeline": timeline_filter.apply(incident.timeline)})
         target = Path(path).expanduser()
         try:
-            atomic_write(target, to_markdown(self.workspace.get(incident_id), self.clock.now()).encode("utf-8"))
+            atomic_write(target, to_markdown(incident, self.clock.now()).encode("utf-8"))
         except OSError as exc:
             self.call_from_thread(self.notify, f"Could not write {target}: {exc.strerror}", severity="error")
             return
@@ -912,6 +963,9 @@ class WarRoomApp(App[int]):
         yield SystemCommand("Follow-up: Promote todo to action item", "The selected /todo entry becomes an action item (p in the timeline)", self.action_promote_todo)
         yield SystemCommand("Follow-up: Milestones and metrics", "Detected → resolved, MTTA/MTTR by SEV (m)", self.action_metrics)
         yield SystemCommand("Postmortem: Export Markdown", "Write the postmortem draft (timeline, action items, metrics) to a file", self.action_export_markdown)
+        if not self.query_one(TimelineView).filter.is_empty:
+            yield SystemCommand("Postmortem: Export Markdown, filtered timeline", "Only the entries matching the current search", lambda: self.action_export_markdown(filtered=True))
+        yield SystemCommand("Timeline: Search", "Filter by words, kind:, actor:, since:, until: (/)", self.query_one(TimelineView).action_search)
         yield SystemCommand("Postmortem: Write sections", "Root cause, contributing factors, what went well/poorly, lessons", self.action_postmortem)
         yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
         yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)

@@ -22,6 +22,7 @@ from textual.strip import Strip
 
 from warroom.domain.ids import short_id
 from warroom.domain.models import TimelineEntry
+from warroom.domain.timeline_filter import TimelineFilter
 from warroom.ui.styles import kind_glyph, kind_style
 
 _CACHE_SIZE = 512
@@ -39,6 +40,8 @@ class TimelineView(ScrollView, can_focus=True):
     | e | amend the entry |
     | x | redact the entry |
     | p | promote a /todo entry to an action item |
+    | / | search and filter (text, kind:, actor:, since:, until:) |
+    | escape | clear the filter, staying on the selected entry |
     """
 
     BINDINGS = [
@@ -52,6 +55,8 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("e", "amend", "Amend", id="timeline.amend"),
         Binding("x", "redact", "Redact", id="timeline.redact"),
         Binding("p", "promote", "Todo → action item", id="timeline.promote"),
+        Binding("slash", "search", "Search", id="timeline.search"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="timeline.clear_filter"),
     ]
 
     COMPONENT_CLASSES = {
@@ -59,6 +64,7 @@ class TimelineView(ScrollView, can_focus=True):
         "timeline--time",
         "timeline--actor",
         "timeline--meta",
+        "timeline--match",
     }
 
     DEFAULT_CSS = """
@@ -71,6 +77,7 @@ class TimelineView(ScrollView, can_focus=True):
         & > .timeline--time { color: $text-muted; }
         & > .timeline--actor { color: $secondary; }
         & > .timeline--meta { color: $text-muted; text-style: italic; }
+        & > .timeline--match { background: $warning 60%; color: $text; text-style: bold; }
     }
     """
 
@@ -88,6 +95,12 @@ class TimelineView(ScrollView, can_focus=True):
             self.entry = entry
             self.intent = intent
 
+    class SearchRequested(Message):
+        """The user pressed / to search the timeline."""
+
+    class FilterCleared(Message):
+        """The filter was removed (Esc in the timeline)."""
+
     class CursorMoved(Message):
         """The selected entry changed (the detail line follows it)."""
 
@@ -98,6 +111,9 @@ class TimelineView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._entries: list[TimelineEntry] = []
+        """What is shown: the incident's entries, or those matching the filter."""
+        self._all: list[TimelineEntry] = []
+        self._filter: TimelineFilter = TimelineFilter()
         self._known_count = 0
         self._cache: OrderedDict[tuple, Strip] = OrderedDict()
         self._show_date = False
@@ -118,6 +134,8 @@ class TimelineView(ScrollView, can_focus=True):
         """Show ``entries`` (the incident's live list). ``reset``: a different incident, so
         jump to its end; otherwise keep following if we were at the end."""
         following = reset or self.cursor >= self._known_count - 1
+        self._all = entries
+        entries = self._filter.apply(entries)
         self._entries = entries
         self._known_count = len(entries)
         self._cache.clear()
@@ -128,7 +146,27 @@ class TimelineView(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_to_region_of_cursor)
         else:
             self.cursor = min(self.cursor, len(entries) - 1)
+        self.border_subtitle = (
+            f"{len(entries)} of {len(self._all)} · {self._filter.describe()}"
+            if not self._filter.is_empty
+            else f"{len(self._all)} entries"
+        )
         self.refresh()
+
+    @property
+    def filter(self) -> TimelineFilter:
+        return self._filter
+
+    def set_filter(self, timeline_filter: TimelineFilter) -> None:
+        """Show only matching entries (highlighting the words); an empty filter shows all,
+        keeping the selected entry under the cursor."""
+        selected = self.selected
+        self._filter = timeline_filter
+        self.show(self._all, reset=False)
+        if selected is not None and selected in self._entries:
+            self._move_to(self._entries.index(selected))
+        elif self._entries:
+            self._move_to(len(self._entries) - 1)
 
     # --- rendering -------------------------------------------------------------------------
 
@@ -184,6 +222,8 @@ class TimelineView(ScrollView, can_focus=True):
             line.append(f"[redacted by {entry.revisions[-1].actor}]", style=self.get_component_rich_style("timeline--meta"))
         else:
             line.append(entry.text.replace("\n", " ⏎ "), style=style if entry.kind.is_automatic else Style())
+            if self._filter.words:
+                line.highlight_words(self._filter.words, self.get_component_rich_style("timeline--match"), case_sensitive=False)
             if entry.amended:
                 line.append(" ✎", style=self.get_component_rich_style("timeline--meta"))
         line.truncate(width, overflow="ellipsis", pad=True)
@@ -240,6 +280,14 @@ class TimelineView(ScrollView, can_focus=True):
 
     def action_promote(self) -> None:
         self._choose("promote")
+
+    def action_search(self) -> None:
+        self.post_message(self.SearchRequested())
+
+    def action_clear_filter(self) -> None:
+        if not self._filter.is_empty:
+            self.set_filter(TimelineFilter())
+            self.post_message(self.FilterCleared())
 
     def on_click(self, event) -> None:
         index = self.scroll_offset.y + event.y
