@@ -289,12 +289,17 @@ async def test_checklist_attach_tick_skip_copy_from_the_keyboard(make_app, empty
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("n")
-        await pilot.press(*"Payments failing", "tab", "tab", "tab", "tab", "tab")
-        app.screen.query_one("#type").value = "payments"
-        await pilot.press("enter")
+        await pilot.press(*"Payments failing")
+        app.screen.query_one("#type").value = "payments"  # the type picker
+        await pilot.pause()
+        from textual.widgets import Select
+
+        assert app.screen.query_one("#severity", Select).value is Severity.SEV1  # the type's default
+        await pilot.press("ctrl+s")
         await settle(pilot)
         incident = app.current
         assert list(incident.checklists) == ["ic-first-five-minutes", "payment-high-error-rate"]
+        assert incident.roles.get("Payments liaison", "missing") is None  # a role to fill
 
         await pilot.press("escape", "4", "space")  # tick the first open step
         await settle(pilot)

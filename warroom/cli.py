@@ -58,7 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     declare = sub.add_parser("declare", help="declare an incident; prints its id")
     _common(declare)
     declare.add_argument("--title", required=True)
-    declare.add_argument("--sev", required=True, help="1-4 or SEV1-SEV4")
+    declare.add_argument("--sev", help="1-4 or SEV1-SEV4 (default: the type's, else required)")
     declare.add_argument("--ic", help="incident commander (default: you)")
     declare.add_argument("--summary", default="")
     declare.add_argument("--impact", default="")
@@ -243,25 +243,37 @@ def cmd_list(args) -> int:
 def cmd_declare(args) -> int:
     from warroom.domain import commands
 
+    from warroom.store.incident_types import load_incident_types
+
+    types, type_errors = load_incident_types()
+    for error in type_errors:
+        print(f"warroom: warning: {error}", file=sys.stderr)
+    kind = types.get((args.incident_type or "").lower())
+    if args.sev:
+        severity = _severity(args.sev)
+    elif kind is not None and kind.severity is not None:
+        severity = kind.severity
+    else:
+        raise CliError("give --sev N (or a --type that has a default severity)")
     workspace = _open_workspace(args)
     events = commands.declare(
         workspace.factory,
         title=args.title,
-        severity=_severity(args.sev),
+        severity=severity,
         commander=args.ic,
         summary=args.summary,
         impact=args.impact,
         incident_type=args.incident_type,
     )
-    events += _starting_checklists(workspace, events, args.incident_type)
+    events += _starting_checklists(workspace, events, args.incident_type, kind)
     record_or_refuse(workspace, events)
     print(events[0].incident_id)
     _after_write(workspace, args)
     return EXIT_OK
 
 
-def _starting_checklists(workspace, declared, incident_type):
-    """The IC checklist and the runbooks of the incident's type, as attach events."""
+def _starting_checklists(workspace, declared, incident_type, kind=None):
+    """The IC checklist, the type's runbooks (as attach events) and its roles to fill."""
     from warroom.domain import commands
     from warroom.domain.fold import fold_incident
     from warroom.runbooks.library import attach_fields, load_library, runbooks_for_declare
@@ -270,10 +282,11 @@ def _starting_checklists(workspace, declared, incident_type):
     for error in errors:
         print(f"warroom: warning: runbook not loaded: {error}", file=sys.stderr)
     incident = fold_incident(declared[0].incident_id, declared)
-    return [
+    events = [
         commands.attach_runbook(workspace.factory, incident, **attach_fields(runbook))
-        for runbook in runbooks_for_declare(runbooks, incident_type)
+        for runbook in runbooks_for_declare(runbooks, incident_type, kind.runbooks if kind else None)
     ]
+    return events + commands.roles_to_fill(workspace.factory, incident.id, kind.roles if kind else [])
 
 
 def cmd_log(args) -> int:
@@ -503,7 +516,13 @@ def _comms(argv: list[str]) -> int:
     if template is None:
         available = ", ".join(sorted(templates)) or "none"
         raise CliError(f"no template {args.template!r}; available: {available}")
-    print(render(template, incident, workspace.clock.now(), config.cadence_minutes), end="")
+    from warroom.domain.cadence import overrides_for
+    from warroom.store.incident_types import load_incident_types
+
+    types, _ = load_incident_types()
+    kind = types.get(incident.incident_type or "")
+    overrides = overrides_for(incident, config.cadence_minutes, kind.cadence_minutes if kind else None)
+    print(render(template, incident, workspace.clock.now(), overrides), end="")
     return EXIT_OK
 
 

@@ -34,6 +34,15 @@ def update_interval(severity: Severity, overrides: dict[str, int] | None = None)
     return timedelta(minutes=minutes) if minutes else None
 
 
+def overrides_for(incident: Incident, config_overrides: dict[str, int] | None, type_minutes: int | None) -> dict[str, int]:
+    """The cadence overrides for one incident: its type's cadence (if set) beats the
+    per-severity configuration."""
+    merged = dict(config_overrides or {})
+    if type_minutes is not None:
+        merged[incident.severity.value] = type_minutes
+    return merged
+
+
 def cadence(incident: Incident, now: datetime, overrides: dict[str, int] | None = None) -> Cadence:
     interval = update_interval(incident.severity, overrides)
     start = incident.last_update_at or incident.declared_at

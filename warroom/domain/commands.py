@@ -39,6 +39,7 @@ from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
 from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
+    CORE_ROLES,
     INCIDENT_COMMANDER,
     POSTMORTEM_SECTIONS,
     Milestone,
@@ -124,6 +125,17 @@ def declare(
     )
     ic = _payload(RoleAssigned, role=INCIDENT_COMMANDER, person=commander or factory.actor)
     return [declared, factory.make(incident_id, ic)]
+
+
+def roles_to_fill(factory: EventFactory, incident_id: str, roles: list[str]) -> list[Event]:
+    """Custom roles an incident type wants filled: listed as unassigned in the roster (the
+    core roles are always listed)."""
+    events = []
+    for role in roles:
+        role = canonical_role(role)
+        if role not in CORE_ROLES:
+            events.append(factory.make(incident_id, _payload(RoleAssigned, role=role, person=None)))
+    return events
 
 
 def update(

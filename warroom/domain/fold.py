@@ -252,8 +252,10 @@ def _on_role(state: Incident, event: Event) -> None:
         text = f"{role} {verb}: {old} → {person}"
     elif person:
         text = f"{role}: {person}"
-    else:
+    elif old:
         text = f"{role} unassigned (was {old})"
+    else:
+        text = f"{role}: to be filled"
     _add_entry(state, event, EntryKind.ROLE, text)
 
 

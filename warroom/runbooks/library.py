@@ -45,9 +45,12 @@ def attach_fields(runbook: Runbook) -> dict:
     return {"runbook_id": runbook.id, "title": runbook.title, "steps": steps, "source": Path(runbook.path).name}
 
 
-def runbooks_for_declare(runbooks: list[Runbook], incident_type: str | None) -> list[Runbook]:
-    """What a new incident starts with: the IC checklist, plus runbooks of its type."""
+def runbooks_for_declare(runbooks: list[Runbook], incident_type: str | None, type_runbooks: list[str] | None = None) -> list[Runbook]:
+    """What a new incident starts with: the IC checklist, the runbooks its type names, and
+    the runbooks whose front matter says they are for that type."""
     chosen = [r for r in runbooks if r.id == DECLARE_CHECKLIST_ID]
+    by_id = {r.id: r for r in runbooks}
+    chosen += [by_id[i] for i in (type_runbooks or []) if i in by_id and by_id[i] not in chosen]
     if incident_type:
         wanted = incident_type.strip().lower()
         chosen += [r for r in runbooks if (r.incident_type or "").lower() == wanted and r not in chosen]

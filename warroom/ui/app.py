@@ -30,7 +30,8 @@ from warroom.store.workspace import Workspace
 from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
 from warroom.ui.screens.entry import EntryScreen, RoleHistoryScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker, TextPrompt
-from warroom.ui.themes import DEFAULT_THEME, FALLBACK_THEME, load_themes
+from warroom.ui.keymap import install_keymap, key_for
+from warroom.ui.themes import install_themes
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
 from warroom.ui.widgets.checklist import ChecklistPane
@@ -95,6 +96,10 @@ class WarRoomApp(App[int]):
         Binding("3", "focus_pane('roster')", "Roster", show=False, id="focus.roster"),
         Binding("4", "focus_pane('checklist')", "Checklist", show=False, id="focus.checklist"),
         Binding("5", "focus_pane('comms')", "Comms", show=False, id="focus.comms"),
+        Binding("question_mark", "help", "Keys", id="app.help", tooltip="Every key of every pane"),
+        # Textual's own keys, given ids so a keymap can move them too.
+        Binding("ctrl+p", "command_palette", "palette", show=False, priority=True, id="app.command_palette", tooltip="Open the command palette"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit", tooltip="Quit warroom"),
     ]
 
     def __init__(
@@ -123,6 +128,7 @@ class WarRoomApp(App[int]):
         self.loaded = False
         self.runbooks: list = []  # the runbook library, loaded with the journals
         self.templates: dict = {}  # comms templates by id, loaded with the journals
+        self.incident_types: dict = {}  # incident types by key, loaded with the journals
         self._was_overdue = False
         self.sync_engine = sync_engine
         """A warroom.sync SyncEngine when a server is configured (runs in a thread worker)."""
@@ -189,18 +195,10 @@ class WarRoomApp(App[int]):
             event.widget.cursor_blink = False
 
     def _install_themes(self) -> None:
-        themes, failures = load_themes()
-        if not themes:
-            themes = [FALLBACK_THEME]
-        for theme in themes:
-            self.register_theme(theme)
-        if failures:
-            self.notify("Some themes could not load:\n" + "\n".join(failures), severity="warning", timeout=10)
-        wanted = self._requested_theme
-        if wanted not in self.available_themes:
-            self.notify(f"Unknown theme {wanted!r}; using {DEFAULT_THEME}.", severity="warning")
-            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else themes[0].name
-        self.theme = wanted
+        install_themes(self, self._requested_theme)  # one notification for every theme problem
+        install_keymap(self, self.config.keymap)  # likewise for the [keymap] table
+        # Badge and status colours come from the theme: redraw them when it changes.
+        self.theme_changed_signal.subscribe(self, lambda _theme: self.refresh_views() if self.loaded else None)
 
     # --- loading and following ---------------------------------------------------------------
 
@@ -209,10 +207,15 @@ class WarRoomApp(App[int]):
         from warroom.runbooks.library import load_library
 
         from warroom.comms.templates import load_templates, template_dirs
+        from warroom.store.incident_types import load_incident_types
 
         report = self.workspace.load()
         self.runbooks, runbook_errors = load_library(self.config.runbook_dirs)
         self.templates, template_errors = load_templates(template_dirs(self.config.template_dirs))
+        self.incident_types, type_errors = load_incident_types()
+        if type_errors:
+            message = "Incident types not loaded:\n" + "\n".join(str(e) for e in type_errors)
+            self.call_from_thread(self.notify, message, title="Incident types", severity="warning", timeout=20)
         if template_errors:
             message = "These templates could not be used (the others loaded):\n" + "\n".join(str(e) for e in template_errors)
             self.call_from_thread(self.notify, message, title="Templates", severity="warning", timeout=20)
@@ -315,7 +318,7 @@ class WarRoomApp(App[int]):
         now = self.clock.now()
         header.now = now
         incident = self.current
-        timing = cadence(incident, now, self.config.cadence_minutes) if incident else None
+        timing = cadence(incident, now, self.cadence_overrides(incident)) if incident else None
         if timing is None or timing.paused:
             header.cadence_text, header.cadence_overdue = "", False
         elif timing.overdue:
@@ -505,6 +508,11 @@ class WarRoomApp(App[int]):
 
     # --- actions -----------------------------------------------------------------------------
 
+    def action_help(self) -> None:
+        from warroom.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
     def action_focus_scribe(self) -> None:
         self.query_one(ScribeInput).focus()
 
@@ -541,19 +549,27 @@ class WarRoomApp(App[int]):
 
             self.save(events, done=show_new)
 
-        self.push_screen(DeclareScreen(self.workspace.actor), declared)
+        self.push_screen(DeclareScreen(self.workspace.actor, self.incident_types), declared)
+
+    def cadence_overrides(self, incident: Incident) -> dict[str, int]:
+        from warroom.domain.cadence import overrides_for
+
+        kind = self.incident_types.get(incident.incident_type or "")
+        return overrides_for(incident, self.config.cadence_minutes, kind.cadence_minutes if kind else None)
 
     def _starting_checklists(self, declared: list[Event], incident_type: str | None) -> list[Event]:
-        """Attach events for what every new incident starts with (the IC checklist, and the
-        runbooks of its type)."""
+        """What a new incident starts with: the IC checklist, its type's runbooks (and those
+        whose front matter names the type), and its type's roles to fill."""
         from warroom.domain.fold import fold_incident
         from warroom.runbooks.library import attach_fields, runbooks_for_declare
 
         incident = fold_incident(declared[0].incident_id, declared)
-        return [
+        kind = self.incident_types.get(incident_type or "")
+        events = [
             commands.attach_runbook(self.workspace.factory, incident, **attach_fields(runbook))
-            for runbook in runbooks_for_declare(self.runbooks, incident_type)
+            for runbook in runbooks_for_declare(self.runbooks, incident_type, kind.runbooks if kind else None)
         ]
+        return events + commands.roles_to_fill(self.workspace.factory, incident.id, kind.roles if kind else [])
 
     # --- checklists ----------------------------------------------------------------------------
 
@@ -682,7 +698,8 @@ class WarRoomApp(App[int]):
         from warroom.ui.screens.comms import DraftEditor
 
         def render_fresh() -> str:
-            return render(template, self.workspace.get(incident.id), self.clock.now(), self.config.cadence_minutes)
+            current = self.workspace.get(incident.id)
+            return render(template, current, self.clock.now(), self.cadence_overrides(current))
 
         self.push_screen(
             DraftEditor(template.id, template.name, template.channel, render_fresh(), incident.draft_heads(template.id), render_fresh, self._draft_action)
@@ -718,7 +735,7 @@ class WarRoomApp(App[int]):
             if action.kind == "send":
                 from warroom.domain.cadence import cadence
 
-                due = cadence(incident, self.clock.now(), self.config.cadence_minutes).due_at
+                due = cadence(incident, self.clock.now(), self.cadence_overrides(incident)).due_at
                 after = f" Next update due {due:%H:%M}Z." if due else ""
                 self.notify(f"Logged as sent to {action.channel.value}.{after}", timeout=5)
             else:
@@ -951,27 +968,31 @@ class WarRoomApp(App[int]):
     # --- command palette -----------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("Incident: Declare", "Declare a new incident (n)", self.action_declare)
-        yield SystemCommand("Incident: Set severity", "Change the selected incident's SEV (s)", self.action_set_severity)
-        yield SystemCommand("Incident: Set status", "Investigating → identified → monitoring → resolved (t)", self.action_set_status)
-        yield SystemCommand("Incident: Assign role", "Assign a role or hand over IC (r)", self.action_assign_role)
-        yield SystemCommand("Checklist: Attach runbook", "Search runbooks by title, tag or service (a in the checklist)", self.action_attach_runbook)
+        def k(binding_id: str) -> str:  # the key bound now: the palette follows the user's keymap
+            return key_for(binding_id, self)
+
+        yield SystemCommand("Help: Keys", f"Every key of every pane, and its binding id ({k('app.help')})", self.action_help)
+        yield SystemCommand("Incident: Declare", f"Declare a new incident ({k('incident.declare')})", self.action_declare)
+        yield SystemCommand("Incident: Set severity", f"Change the selected incident's SEV ({k('incident.severity')})", self.action_set_severity)
+        yield SystemCommand("Incident: Set status", f"Investigating → identified → monitoring → resolved ({k('incident.status')})", self.action_set_status)
+        yield SystemCommand("Incident: Assign role", f"Assign a role or hand over IC ({k('incident.assign_role')})", self.action_assign_role)
+        yield SystemCommand("Checklist: Attach runbook", f"Search runbooks by title, tag or service ({k('checklist.attach')} in the checklist)", self.action_attach_runbook)
         for template in self.templates.values():
             yield SystemCommand(f"Comms: Draft {template.name}", f"Fill the {template.name.lower()} template from live state", lambda t=template.id: self.open_draft(t))
-        yield SystemCommand("Comms: Set status-page component", "Operational, degraded, partial or major outage, maintenance (p in comms)", self.action_set_component)
-        yield SystemCommand("Follow-up: Action items", "Add, edit and close follow-ups (f)", self.action_action_items)
-        yield SystemCommand("Follow-up: Promote todo to action item", "The selected /todo entry becomes an action item (p in the timeline)", self.action_promote_todo)
-        yield SystemCommand("Follow-up: Milestones and metrics", "Detected → resolved, MTTA/MTTR by SEV (m)", self.action_metrics)
+        yield SystemCommand("Comms: Set status-page component", f"Operational, degraded, partial or major outage, maintenance ({k('comms.component')} in comms)", self.action_set_component)
+        yield SystemCommand("Follow-up: Action items", f"Add, edit and close follow-ups ({k('followup.action_items')})", self.action_action_items)
+        yield SystemCommand("Follow-up: Promote todo to action item", f"The selected /todo entry becomes an action item ({k('timeline.promote')} in the timeline)", self.action_promote_todo)
+        yield SystemCommand("Follow-up: Milestones and metrics", f"Detected → resolved, MTTA/MTTR by SEV ({k('followup.metrics')})", self.action_metrics)
         yield SystemCommand("Postmortem: Export Markdown", "Write the postmortem draft (timeline, action items, metrics) to a file", self.action_export_markdown)
         if not self.query_one(TimelineView).filter.is_empty:
             yield SystemCommand("Postmortem: Export Markdown, filtered timeline", "Only the entries matching the current search", lambda: self.action_export_markdown(filtered=True))
-        yield SystemCommand("Timeline: Search", "Filter by words, kind:, actor:, since:, until: (/)", self.query_one(TimelineView).action_search)
+        yield SystemCommand("Timeline: Search", f"Filter by words, kind:, actor:, since:, until: ({k('timeline.search')})", self.query_one(TimelineView).action_search)
         yield SystemCommand("Postmortem: Write sections", "Root cause, contributing factors, what went well/poorly, lessons", self.action_postmortem)
-        yield SystemCommand("Roster: Role history", "Who held which role, and when", self.action_role_history)
-        yield SystemCommand("Timeline: Log entry", "Focus the scribe input (i)", self.action_focus_scribe)
-        yield SystemCommand("Timeline: Amend entry", "Amend the selected entry (e)", self.action_amend_entry)
-        yield SystemCommand("Timeline: Redact entry", "Redact the selected entry (x)", self.action_redact_entry)
-        yield SystemCommand("Timeline: UTC / local time", "Toggle the time zone of the timeline (u)", self.action_toggle_local_time)
+        yield SystemCommand("Roster: Role history", f"Who held which role, and when ({k('roster.history')} in the roster)", self.action_role_history)
+        yield SystemCommand("Timeline: Log entry", f"Focus the scribe input ({k('scribe.focus')})", self.action_focus_scribe)
+        yield SystemCommand("Timeline: Amend entry", f"Amend the selected entry ({k('timeline.amend')})", self.action_amend_entry)
+        yield SystemCommand("Timeline: Redact entry", f"Redact the selected entry ({k('timeline.redact')})", self.action_redact_entry)
+        yield SystemCommand("Timeline: UTC / local time", f"Toggle the time zone of the timeline ({k('view.local_time')})", self.action_toggle_local_time)
         yield from super().get_system_commands(screen)
 
 

@@ -54,16 +54,18 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
         & Input:focus { background: $boost; }
         & Button { margin-left: 2; }
         & Horizontal { height: auto; }
-        & Select, & Horizontal > Input { width: 1fr; }
+        & Select, & Horizontal > Input, & Horizontal > Select { width: 1fr; }
         & Horizontal > Input { margin-right: 1; }
         & #buttons { height: auto; align-horizontal: right; }
         & #suggestion { color: $warning; height: 1; }
     }
     """
 
-    def __init__(self, default_commander: str) -> None:
+    def __init__(self, default_commander: str, incident_types: dict | None = None) -> None:
         super().__init__()
         self._default_commander = default_commander
+        self._types = incident_types or {}
+        self._matrix_used = False
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -86,7 +88,12 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
             )
             with Horizontal():
                 yield Input(placeholder=f"IC (default: {self._default_commander})", id="commander", max_length=64, compact=True)
-                yield Input(placeholder="Type: payments, database… (optional)", id="type", max_length=64, compact=True)
+                yield Select(
+                    [(kind.label, key) for key, kind in self._types.items()],
+                    prompt="Type (optional)…",
+                    id="type",
+                    compact=True,
+                )
             yield Input(placeholder="Impact in words (optional): who is affected, how", id="impact-text", max_length=4000, compact=True)
             with Horizontal(id="buttons"):
                 yield Button("Declare", variant="error", id="declare", compact=True)
@@ -94,10 +101,17 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
             yield Label("Enter declares · Tab moves · Esc cancels", classes="hint")
 
     def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "type":
+            kind = self._types.get(event.value) if isinstance(event.value, str) else None
+            if kind is not None and kind.severity is not None and not self._matrix_used:
+                self.query_one("#severity", Select).value = kind.severity
+                self.query_one("#suggestion", Label).update(f"Type {kind.label}: usually {kind.severity.value}")
+            return
         impact = self.query_one("#impact", Select).value
         scope = self.query_one("#scope", Select).value
         if event.select.id in ("impact", "scope") and isinstance(impact, Impact) and isinstance(scope, Scope):
             suggested = suggest_severity(impact, scope)
+            self._matrix_used = True
             self.query_one("#severity", Select).value = suggested
             self.query_one("#suggestion", Label).update(
                 f"Matrix: {impact.value} × {scope.value} → {suggested.value}"
@@ -122,7 +136,8 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
         severity = self.query_one("#severity", Select).value
         commander = self.query_one("#commander", Input).value.strip() or None
         impact = self.query_one("#impact-text", Input).value.strip()
-        incident_type = self.query_one("#type", Input).value.strip() or None
+        chosen_type = self.query_one("#type", Select).value
+        incident_type = chosen_type if isinstance(chosen_type, str) else None
         self.dismiss(DeclareRequest(title, severity, commander, impact, incident_type))
 
     def action_cancel(self) -> None:
