@@ -51,6 +51,12 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--theme", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     demo.add_argument("--keep", action="store_true", help="print where the copy is and keep it")
 
+    web = sub.add_parser("web", help="serve the console in a browser (textual-serve) on loopback")
+    _common(web)
+    web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: put the team's reverse proxy in front)")
+    web.add_argument("--port", type=int, default=8766, help="port (default 8766)")
+    web.add_argument("--public-url", help="the URL people open, when behind a reverse proxy")
+
     lst = sub.add_parser("list", help="list incidents, active first")
     _common(lst)
     lst.add_argument("--json", action="store_true")
@@ -443,6 +449,26 @@ def _make_demo_copy(*, keep: bool) -> Path:
     return data_dir
 
 
+def cmd_web(args) -> int:
+    """Serve the same TUI to browsers: each browser tab runs its own warroom process on this
+    machine's data dir, as the user that started the server."""
+    import shlex
+
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise CliError("warroom web needs textual-serve: pip install 'warroom[web]'") from None
+    command = [sys.executable, "-m", "warroom"]
+    if args.data_dir:
+        command += ["--data-dir", str(args.data_dir)]
+    if args.user:
+        command += ["--as", args.user]
+    server = Server(shlex.join(command), host=args.host, port=args.port, title="warroom", public_url=args.public_url)
+    print(f"warroom web: serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr)
+    server.serve()
+    return EXIT_OK
+
+
 _COMMANDS = {
     "list": cmd_list,
     "declare": cmd_declare,
@@ -452,6 +478,7 @@ _COMMANDS = {
     "amend": cmd_amend,
     "redact": cmd_redact,
     "show": cmd_show,
+    "web": cmd_web,
 }
 
 
