@@ -49,6 +49,7 @@ OPERATIONS = [
     ("GET", "/v1/incidents"),
     ("POST", "/v1/events"),
     ("GET", "/v1/feed"),
+    ("POST", "/v1/hooks/alertmanager"),
 ]
 
 

@@ -286,7 +286,9 @@ def test_global_options_before_passthrough_command(run, env, tmp_path):
 
 
 def test_usage_errors_exit_2(env):
-    for argv in (["declare", "--title", "x"], ["frobnicate"], ["log"], ["show", "x", "--bogus"]):
+    # (declare without --sev is a refusal, exit 1, since a --type may supply the severity:
+    # see test_incident_types.)
+    for argv in (["declare"], ["frobnicate"], ["log"], ["show", "x", "--bogus"]):
         with pytest.raises(SystemExit) as info:
             cli.main(argv)
         assert info.value.code == 2, argv

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -59,6 +59,9 @@ from warroom.sync.wire import (
     RejectionCode,
     WhoAmI,
 )
+
+if TYPE_CHECKING:  # alert intake (issue 9)
+    from warroom.server.alertmanager import SeverityMap
 
 UNSAFE_NO_DEDUPE_ENV = "WARROOM_SERVER_UNSAFE_NO_DEDUPE"
 """Set to 1 to store re-pushed events again. Only for proving the chaos test has teeth."""
@@ -226,6 +229,7 @@ def create_app(
     auth_required: bool = True,
     clock: Clock | None = None,
     dedupe: bool | None = None,
+    alert_severity_map: "SeverityMap | None" = None,  # alert intake (issue 9); None: built-in
 ) -> FastAPI:
     """The ASGI app serving the database at ``db_path``.
 
@@ -457,6 +461,19 @@ def create_app(
             f'"more":{"true" if more else "false"}}}'
         )
         return Response(body, media_type="application/json")
+
+    # --- alert intake (issue 9): POST /v1/hooks/alertmanager, in warroom/server/alertmanager.py.
+    # Its events go through the same ledger.submit and feed wake-up as POST /v1/events.
+    from warroom.server.alertmanager import mount_alertmanager
+
+    mount_alertmanager(
+        app,
+        authenticate=authenticate,
+        ledger=ledger,
+        store=store,
+        notify=signal.notify,
+        severity_map=alert_severity_map,
+    )
 
     _add_push_request_schema(app)
     return app

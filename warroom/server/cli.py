@@ -1,6 +1,7 @@
 """``warroom server``: run the sync server, and manage its access tokens.
 
     warroom server [--data-dir D] [--host 127.0.0.1] [--port 8765] [--insecure-no-auth]
+                   [--alert-severity-map FILE.toml]
     warroom server token add NAME [--admin] [--data-dir D]
     warroom server token list [--data-dir D]
     warroom server token revoke NAME [--data-dir D]
@@ -60,6 +61,18 @@ def _run_parser() -> argparse.ArgumentParser:
         "--insecure-no-auth",
         action="store_true",
         help="serve without tokens: anyone who can reach the port can read and write everything",
+    )
+    # Alert intake (issue 9): how POST /v1/hooks/alertmanager maps alert labels to SEV levels.
+    parser.add_argument(
+        "--alert-severity-map",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=(
+            'TOML mapping alert labels to severities for /v1/hooks/alertmanager: label = "severity", '
+            'default = "SEV3", and a [map] table such as critical = "SEV1" (default: critical SEV1, '
+            "error/high SEV2, warning SEV3, info SEV4, anything else SEV3)"
+        ),
     )
     return parser
 
@@ -155,12 +168,27 @@ def _run_main(argv: list[str]) -> int:
         )
         return 2
 
+    # Alert intake (issue 9): a bad severity map stops the start, with the reason.
+    severity_map = None
+    if args.alert_severity_map is not None:
+        from warroom.server.alertmanager import load_severity_map
+
+        try:
+            severity_map = load_severity_map(args.alert_severity_map.expanduser())
+        except ValueError as exc:
+            print(f"warroom server: {exc}", file=sys.stderr)
+            return 2
+
     import uvicorn
 
     from warroom.server.app import UNSAFE_NO_DEDUPE_ENV, create_app
 
     try:
-        app = create_app(data_dir / DB_FILE_NAME, auth_required=not args.insecure_no_auth)
+        app = create_app(
+            data_dir / DB_FILE_NAME,
+            auth_required=not args.insecure_no_auth,
+            alert_severity_map=severity_map,
+        )
     except StoreError as exc:
         print(f"warroom server: {exc}", file=sys.stderr)
         return 1
