@@ -528,3 +528,18 @@ async def test_search_filters_highlights_and_escape_returns_to_the_entry_in_cont
         await pilot.pause()
         assert app.query_one(SearchBar).has_class("-invalid")
         assert len(timeline.entries) == total  # a bad filter changes nothing
+
+
+async def test_one_key_tick_next_step_and_status_update_draft(make_app, sample_dir):
+    from warroom.ui.screens.comms import DraftEditor
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        ic = app.current.checklists["ic-first-five-minutes"]
+        first_open = ic.next_open()
+        await pilot.press("escape", "full_stop")
+        await settle(pilot)
+        assert app.current.checklists["ic-first-five-minutes"].step(first_open.id).done
+        await pilot.press("U")
+        assert isinstance(app.screen, DraftEditor) and app.screen.template_id == "status-update"

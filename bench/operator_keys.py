@@ -1,0 +1,143 @@
+"""Operator speed: count the keys an IC or scribe presses for the common flows, in tmux.
+
+    python bench/operator_keys.py
+
+Each flow is typed into the real TUI (tmux, 120x36, a copy of the sample incidents) and then
+checked against what landed in the journals, so a count is only reported for a flow that
+worked. Typed text (titles, names, entry text) is not counted as keys; everything else is.
+
+| flow | goal |
+| --- | --- |
+| declare a SEV1 with title and IC | <= 12 keys beyond the text |
+| log an entry: keys to reach the scribe input from anywhere | <= 1 |
+| tick the next checklist step | 1 key |
+| fill and copy a status update | <= 4 keys |
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from warroom.store.workspace import Workspace  # noqa: E402
+
+SESSION = f"opkeys{os.getpid()}"
+TMUX = ["tmux", "-L", SESSION]
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run([*TMUX, *args], capture_output=True, text=True).stdout
+
+
+def screen() -> str:
+    return tmux("capture-pane", "-p", "-t", SESSION)
+
+
+def wait_for(predicate, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"operator_keys: timed out waiting for {what}\n{screen()}")
+
+
+class Flow:
+    """Counts keys (not text) while sending them to tmux."""
+
+    def __init__(self, name: str, goal: int) -> None:
+        self.name = name
+        self.goal = goal
+        self.keys = 0
+        self.text_chars = 0
+
+    def key(self, *keys: str) -> "Flow":
+        for key in keys:
+            tmux("send-keys", "-t", SESSION, key)
+            self.keys += 1
+            time.sleep(0.15)
+        return self
+
+    def text(self, text: str) -> "Flow":
+        tmux("send-keys", "-t", SESSION, "-l", text)
+        self.text_chars += len(text)
+        time.sleep(0.2)
+        return self
+
+
+def state(data_dir: Path, ref: str | None = None):
+    workspace = Workspace(data_dir, "checker")
+    workspace.load()
+    return workspace.get(ref) if ref else workspace
+
+
+def main() -> int:
+    if shutil.which("tmux") is None:
+        raise SystemExit("tmux is required")
+    data = Path(tempfile.mkdtemp(prefix="warroom-opkeys-"))
+    shutil.copytree(ROOT / "sample_data" / "incidents", data / "incidents")
+    env = f"WARROOM_DATA_DIR={data} WARROOM_CONFIG_DIR={data}/config WARROOM_USER=alice"
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "36", f"cd {ROOT} && {env} {sys.executable} -m warroom")
+    tmux("set-option", "-g", "set-clipboard", "on")  # so OSC 52 copies land in tmux's buffer
+    results: list[Flow] = []
+    try:
+        wait_for(lambda: "Support macro updated" in screen(), "the first frame")
+        before = {i.id for i in state(data).incidents()}
+
+        # 1. Declare a SEV1 with a title and an IC. ctrl+n works even from the scribe box; the
+        #    dialog starts on the title; the severity list is three fields down, SEV1 is one
+        #    above the default SEV2; Enter in the IC field declares.
+        declare = Flow("declare a SEV1 with title and IC", 12)
+        declare.key("C-n").text("Checkout down in EU").key("Tab", "Tab", "Tab", "Enter", "Up", "Enter", "Tab").text("bob").key("Enter")
+        wait_for(lambda: len(state(data).incidents()) == len(before) + 1, "the declared incident")
+        new = next(i for i in state(data).incidents() if i.id not in before)
+        assert new.severity.value == "SEV1" and new.commander == "bob" and new.title == "Checkout down in EU", new
+        results.append(declare)
+
+        # 2. Log an entry: one key reaches the scribe box from anywhere on the main screen.
+        log = Flow("log an entry: keys to reach the input", 1)
+        tmux("send-keys", "-t", SESSION, "Escape")  # start from the timeline, not the box
+        time.sleep(0.2)
+        log.key("i")
+        log.text("Rollback started")
+        tmux("send-keys", "-t", SESSION, "Enter")  # Enter submits: part of typing the entry
+        wait_for(lambda: state(data, new.id).timeline[-1].text == "Rollback started", "the logged entry")
+        results.append(log)
+
+        # 3. Tick the next checklist step: one key from anywhere but a text box.
+        tick = Flow("tick the next checklist step", 1)
+        tmux("send-keys", "-t", SESSION, "Escape")
+        time.sleep(0.2)
+        done_before = state(data, new.id).checklists["ic-first-five-minutes"].progress[0]
+        tick.key(".")
+        wait_for(lambda: state(data, new.id).checklists["ic-first-five-minutes"].progress[0] == done_before + 1, "the tick")
+        results.append(tick)
+
+        # 4. Fill a status update from live state and copy it (OSC 52).
+        update = Flow("fill and copy a status update", 4)
+        tmux("delete-buffer")
+        update.key("U", "C-y")
+        wait_for(lambda: "INCIDENT UPDATE" in tmux("show-buffer"), "the copied update")
+        assert "Checkout down in EU" in tmux("show-buffer")
+        update.key("Escape")
+        results.append(update)
+    finally:
+        tmux("kill-server")
+        shutil.rmtree(data, ignore_errors=True)
+
+    print(f"{'flow':<40} {'keys':>5} {'goal':>5}  met")
+    for flow in results:
+        print(f"{flow.name:<40} {flow.keys:>5} {flow.goal:>5}  {'yes' if flow.keys <= flow.goal else 'NO'}")
+    return 0 if all(flow.keys <= flow.goal for flow in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
