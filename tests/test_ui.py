@@ -543,3 +543,24 @@ async def test_one_key_tick_next_step_and_status_update_draft(make_app, sample_d
         assert app.current.checklists["ic-first-five-minutes"].step(first_open.id).done
         await pilot.press("U")
         assert isinstance(app.screen, DraftEditor) and app.screen.template_id == "status-update"
+
+
+@pytest.mark.parametrize("pane", ["1", "2", "3", "4", "5"])
+def test_snapshot_each_pane_focused_at_80x24(snap_compare, make_app, sample_dir, pane):
+    """Every pane stays usable over SSH at 80x24: focused, with its keys in the footer."""
+
+    async def focus_pane(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("escape", pane)
+        await pilot.pause()
+
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(80, 24), run_before=focus_pane)
+
+
+def test_snapshot_search_at_80x24(snap_compare, make_app, sample_dir):
+    async def search(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("escape", "slash", *"rollback kind:note")
+        await pilot.pause()
+
+    assert snap_compare(_snapshot_app(make_app, sample_dir), terminal_size=(80, 24), run_before=search)

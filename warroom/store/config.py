@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
@@ -40,6 +40,18 @@ class Config(BaseModel):
     """Status-update cadence per severity, e.g. ``{SEV1 = 15, SEV2 = 30}``; 0 turns it off."""
     bell_when_overdue: bool = False
     """Ring the terminal bell when a status update becomes overdue."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Your own keys, as a ``[keymap]`` table: binding id → key(s), e.g.
+    ``"incident.declare" = "ctrl+d"`` or ``"timeline.down" = "down,j"``. ``?`` in the console
+    lists every binding id; unknown ids and bad keys are named once at start-up and ignored."""
+
+    @field_validator("keymap", mode="before")
+    @classmethod
+    def _keys_as_list(cls, value: object) -> object:
+        """``"timeline.down" = ["down", "j"]`` means the same as ``"down,j"``."""
+        if isinstance(value, dict):
+            return {k: ",".join(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v for k, v in value.items()}
+        return value
 
 
 def load_config(path: Path | None = None) -> Config:

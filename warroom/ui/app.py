@@ -91,6 +91,8 @@ class WarRoomApp(App[int]):
         Binding("u", "toggle_local_time", "UTC/local", id="view.local_time", tooltip="Show times in UTC or local time"),
         Binding("f", "action_items", "Follow-ups", id="followup.action_items", tooltip="Action items of the incident"),
         Binding("m", "metrics", "Metrics", id="followup.metrics", tooltip="Milestones, metrics, MTTA/MTTR"),
+        Binding("full_stop", "tick_next", "Tick next", show=False, id="checklist.tick_next", tooltip="Tick the next open checklist step"),
+        Binding("U", "status_update", "Status update", show=False, id="comms.status_update", tooltip="Draft the status update from live state"),
         Binding("1", "focus_pane('incidents')", "Incidents", show=False, id="focus.incidents"),
         Binding("2", "focus_pane('timeline')", "Timeline", show=False, id="focus.timeline"),
         Binding("3", "focus_pane('roster')", "Roster", show=False, id="focus.roster"),
@@ -439,7 +441,7 @@ class WarRoomApp(App[int]):
     def _require_incident(self) -> Incident | None:
         incident = self.current
         if incident is None:
-            self.notify("No incident selected. Press n to declare one.", severity="warning")
+            self.notify(f"No incident selected. Press {key_for('incident.declare', self)} to declare one.", severity="warning")
         return incident
 
     # --- scribe ------------------------------------------------------------------------------
@@ -597,6 +599,31 @@ class WarRoomApp(App[int]):
         from warroom.ui.screens.runbooks import RunbookPicker
 
         self.push_screen(RunbookPicker(self.runbooks, set(incident.checklists)), chosen)
+
+    def action_tick_next(self) -> None:
+        """One key from anywhere: tick the step under the checklist cursor if it is open,
+        else the first open step."""
+        incident = self._require_incident()
+        if incident is None:
+            return
+        from warroom.ui.widgets.checklist import split_option_id
+
+        pane = self.query_one(ChecklistPane)
+        target = None
+        if pane.highlighted_option_id:
+            runbook_id, step_id = split_option_id(pane.highlighted_option_id)
+            step = incident.checklists.get(runbook_id) and incident.checklists[runbook_id].step(step_id)
+            if step is not None and not step.done:
+                target = (runbook_id, step_id)
+        if target is None:
+            target = next(((c.runbook_id, c.next_open().id) for c in incident.checklists.values() if c.next_open()), None)
+        if target is None:
+            self.notify("Every checklist step is done." if incident.checklists else "No checklist attached.", timeout=3)
+            return
+        self.on_checklist_pane_step_chosen(ChecklistPane.StepChosen(target[0], target[1], "toggle"))
+
+    def action_status_update(self) -> None:
+        self.open_draft("status-update")
 
     def on_checklist_pane_attach_requested(self) -> None:
         self.action_attach_runbook()
@@ -810,7 +837,7 @@ class WarRoomApp(App[int]):
         if message.intent == "promote":
             self._run_command(
                 lambda: [commands.promote_todo(self.workspace.factory, self.workspace.get(incident.id), entry.id)],
-                done=lambda: self.notify("Promoted to an action item (f lists them).", timeout=3),
+                done=lambda: self.notify(f"Promoted to an action item ({key_for('followup.action_items', self)} lists them).", timeout=3),
             )
             return
         if message.intent == "amend":

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from warroom.domain.models import Incident, format_duration
-from warroom.ui.styles import severity_badge, status_text
+from warroom.ui.styles import overdue_style, severity_badge, status_text
 
 
 class HeaderBar(Widget):
@@ -55,7 +55,7 @@ class HeaderBar(Widget):
             right.append("  ")
             right.append(
                 f" {self.cadence_text} " if self.cadence_overdue else self.cadence_text,
-                style="bold white on #c62828" if self.cadence_overdue else "",
+                style=overdue_style() if self.cadence_overdue else "",
             )
         if self.now is not None:
             right.append(f"  {self.now:%H:%M:%S}Z", style="bold")
