@@ -213,8 +213,9 @@ class TimelineView(ScrollView, can_focus=True):
         line.append("↶" if entry.backdated else " ", style="dim")
         style = kind_style(entry.kind)
         line.append(kind_glyph(entry.kind) + " ", style=style)
-        if width >= 70 and not entry.kind.is_automatic:
-            line.append(f"{entry.kind.value:<11}", style=style)
+        if width >= 70:
+            # Every row has the kind column (automatic ones too), so authors line up.
+            line.append(f"{entry.kind.value:<12}", style=style)
         actor_width = 12 if width >= 70 else 8
         actor = entry.actor if len(entry.actor) <= actor_width else entry.actor[: actor_width - 1] + "…"
         line.append(f"{actor:<{actor_width}} ", style=self.get_component_rich_style("timeline--actor"))
