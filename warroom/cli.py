@@ -555,8 +555,6 @@ def _comms(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from warroom.domain.commands import DomainError
-
     # Pass-through commands parse their own options (after global --data-dir/--as if given).
     index = -1
     while index + 1 < len(argv):
@@ -566,24 +564,25 @@ def main(argv: list[str] | None = None) -> int:
             index += 1  # skip the option's value (`warroom --data-dir D sync`)
             continue
         if word in _PASSTHROUGH:
-            try:
-                return _passthrough(word, argv[:index] + argv[index + 1:] if word in _USES_WORKSPACE else argv[index + 1:])
-            except (CliError, DomainError) as exc:
-                print(f"warroom: {exc}", file=sys.stderr)
-                return EXIT_REFUSED
-            except BrokenPipeError:
-                sys.stderr.close()
-                return EXIT_OK
+            rest = argv[:index] + argv[index + 1:] if word in _USES_WORKSPACE else argv[index + 1:]
+            return run_command(lambda command_argv: _passthrough(word, command_argv), rest)
         if not word.startswith("-"):
             break
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        return run_command(cmd_tui, args)
+    if args.command == "demo":
+        return run_command(lambda a: cmd_tui(a, demo=True), args)
+    return run_command(_COMMANDS[args.command], args)
+
+
+def run_command(body, args) -> int:
+    """Run a command; a refusal is one line on stderr and exit 1, never a traceback."""
+    from warroom.domain.commands import DomainError
+
     try:
-        if args.command is None:
-            return cmd_tui(args)
-        if args.command == "demo":
-            return cmd_tui(args, demo=True)
-        return _COMMANDS[args.command](args)
+        return body(args)
     except (CliError, DomainError) as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -65,19 +65,9 @@ def _read_text(path_text: str) -> str:
 
 def _run(body, args) -> int:
     """Run a command body, turning refusals into ``warroom: …`` and exit 1."""
-    from warroom.cli import CliError
-    from warroom.domain.commands import DomainError
+    from warroom.cli import run_command
 
-    try:
-        return body(args)
-    except (CliError, DomainError) as exc:
-        print(f"warroom: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        sys.stderr.close()
-        return EXIT_OK
+    return run_command(body, args)
 
 
 # --- export ------------------------------------------------------------------------------------
