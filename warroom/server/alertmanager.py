@@ -612,7 +612,7 @@ def mount_alertmanager(
 ) -> AlertIntake:
     """Add ``POST /v1/hooks/alertmanager`` to the app (called by ``create_app``)."""
     # Imported here: app.py imports this module inside create_app.
-    from warroom.server.app import ApiError, _describe_errors, _errors
+    from warroom.server.app import ApiError, _errors, parse_json_body, validate_body
 
     intake = AlertIntake(ledger, store, ledger.clock, severity_map)
     app.state.alert_intake = intake
@@ -639,27 +639,16 @@ def mount_alertmanager(
         logged to the timeline at its start (resolved ones at their end); re-deliveries are
         no-ops. Point Alertmanager's `webhook_configs` here with a bearer token."""
         raw = await request.body()
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
-            raise ApiError(
-                400, f"the request body is not valid JSON{where}: send Alertmanager's webhook "
-                "payload with Content-Type: application/json"
-            ) from None
+        data = parse_json_body(raw, send="Alertmanager's webhook payload")
         if isinstance(data, dict) and isinstance(data.get("alerts"), list) and len(data["alerts"]) > MAX_ALERTS:
             raise ApiError(
                 413,
                 f"{len(data['alerts'])} alerts in one notification; the limit is {MAX_ALERTS}: "
                 f"set max_alerts (at most {MAX_ALERTS}) in the webhook config",
             )
-        try:
-            hook = AlertmanagerWebhook.model_validate(data)
-        except ValidationError as exc:
-            sentence, clean = _describe_errors(exc.errors(include_url=False))
-            raise ApiError(
-                422, f"the body is not an Alertmanager webhook payload (version 4): {sentence}", clean
-            ) from None
+        hook = validate_body(
+            AlertmanagerWebhook, data, "the body is not an Alertmanager webhook payload (version 4)"
+        )
         answer, accepted = await run_in_threadpool(intake.handle, who, hook)
         if accepted:
             await notify()

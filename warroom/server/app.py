@@ -33,7 +33,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -113,6 +113,26 @@ def _describe_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, 
     if len(clean) > 3:
         parts.append(f"and {len(clean) - 3} more")
     return "; ".join(parts), clean
+
+
+def parse_json_body(raw: bytes, *, send: str) -> Any:
+    """The decoded body, or a 400 saying where the JSON broke and what to ``send``."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
+        raise ApiError(
+            400, f"the request body is not valid JSON{where}: send {send} with Content-Type: application/json"
+        ) from None
+
+
+def validate_body(model: type[BaseModel], data: Any, problem: str):
+    """``data`` as ``model``, or a 422: ``problem``, then a sentence naming what is wrong."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        sentence, clean = _describe_errors(exc.errors(include_url=False))
+        raise ApiError(422, f"{problem}: {sentence}", clean) from None
 
 
 # --- body size limit ----------------------------------------------------------------------
@@ -361,19 +381,8 @@ def create_app(
         reason; the rest of the batch is unaffected). HTTP 403 only when every event was
         refused for authorization."""
         raw = await request.body()
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
-            raise ApiError(400, f"the request body is not valid JSON{where}: send "
-                           '{"events": [...]} with Content-Type: application/json') from None
-        try:
-            batch = PushRequest.model_validate(data)
-        except ValidationError as exc:
-            sentence, clean = _describe_errors(exc.errors(include_url=False))
-            raise ApiError(
-                422, f'the body must be {{"events": [event objects]}}: {sentence}', clean
-            ) from None
+        data = parse_json_body(raw, send='{"events": [...]}')
+        batch = validate_body(PushRequest, data, 'the body must be {"events": [event objects]}')
         if len(batch.events) > MAX_BATCH_EVENTS:
             raise ApiError(
                 413,
