@@ -12,7 +12,7 @@ from warroom.domain.clock import FixedClock
 from warroom.domain.fold import fold_incident
 from warroom.domain.hlc import HlcValue
 from warroom.store import paths
-from warroom.store.demo import copy_sample_incidents
+from warroom.desk.demo import copy_sample_incidents
 from warroom.store.journal import Journal
 from warroom.store.workspace import Workspace
 

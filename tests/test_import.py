@@ -1,7 +1,7 @@
-"""Timeline import (issue 6): notes and Markdown tables become backdated entries; unreadable
+"""Timeline import: notes and Markdown tables become backdated entries; unreadable
 lines are reported with their numbers and nothing is imported until they are fixed or skipped.
 Also ``warroom import`` / ``warroom export`` / ``warroom report`` as commands: in-process
-through ``warroom.export.cli`` and, once they are wired into ``warroom.cli``, as subprocesses.
+through ``warroom.cli.export`` and as subprocesses.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from warroom.domain import commands
 from warroom.domain.clock import FixedClock
 from warroom.domain.models import EntryKind, Severity
-from warroom.export.cli import export_main, import_main, report_main
+from warroom.cli.export import export_main, import_main, report_main
 from warroom.export.importer import NotesError, build_events, parse_notes, split_row, unescape_cell
 from warroom.export.jsonio import export_json
 from warroom.export.markdown import to_markdown
@@ -396,7 +396,7 @@ def test_export_main_markdown_options(sample_dir, capsys, tmp_path):
     assert exit_info.value.code == 2
 
 
-# --- the commands as real subprocesses (once wired into warroom.cli) ------------------------------
+# --- the commands as real subprocesses ---------------------------------------------------------
 
 
 def _run(env: dict[str, str], *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -409,21 +409,6 @@ def _run(env: dict[str, str], *argv: str, stdin: str | None = None) -> subproces
     )
 
 
-def _wired() -> bool:
-    try:
-        probe = _run({}, "export", "--help")
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0 and "warroom export" in probe.stdout
-
-
-@pytest.fixture(scope="module")
-def wired() -> None:
-    """Skip until ``warroom export|import|report`` reach these functions (checked once, lazily)."""
-    if not _wired():
-        pytest.skip("warroom export/import/report are not wired into warroom.cli yet")
-
-
 @pytest.fixture
 def sub_env(tmp_path, sample_dir) -> dict[str, str]:
     return {
@@ -433,7 +418,7 @@ def sub_env(tmp_path, sample_dir) -> dict[str, str]:
     }
 
 
-def test_subprocess_exit_codes(wired, sub_env, sample_dir, tmp_path):
+def test_subprocess_exit_codes(sub_env, sample_dir, tmp_path):
     ok = _run(sub_env, "export", PAYMENTS, "--format", "markdown")
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("# Postmortem: Checkout payments failing")
@@ -465,7 +450,7 @@ def test_subprocess_exit_codes(wired, sub_env, sample_dir, tmp_path):
     assert _run(sub_env, "report", "--since", "2026-11-18", "--until", "2026-11-17").returncode == 1
 
 
-def test_subprocess_json_round_trip(wired, sub_env, tmp_path):
+def test_subprocess_json_round_trip(sub_env, tmp_path):
     exported = _run(sub_env, "export", PAYMENTS, "--format", "json", "--output", str(tmp_path / "p.json"))
     assert exported.returncode == 0, exported.stderr
     other = dict(sub_env, **{paths.DATA_DIR_ENV: str(tmp_path / "empty")})

@@ -58,7 +58,7 @@ def test_non_ui_layers_do_not_import_textual():
             "warroom.store.workspace",
             "warroom.store.journal",
             "warroom.store.config",
-            "warroom.store.demo",
+            "warroom.desk.demo",
             "warroom.cli",
             "warroom.runbooks",
         ],

@@ -7,7 +7,7 @@ import sys
 
 from warroom.domain.cadence import cadence, overrides_for
 from warroom.domain.models import Severity
-from warroom.store.incident_types import load_incident_types
+from warroom.desk.incident_types import load_incident_types
 from warroom.store.workspace import Workspace
 
 

@@ -12,7 +12,7 @@ from warroom.domain import commands
 from warroom.domain.clock import FixedClock
 from warroom.domain.metrics import incident_metrics
 from warroom.domain.models import Milestone, Severity, Status
-from warroom.export.cli import report_main
+from warroom.cli.export import report_main
 from warroom.export.report import bar, build_report, day_bounds, format_report, report_dict
 from warroom.store.workspace import Workspace
 

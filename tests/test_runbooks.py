@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warroom.runbooks import lint
+from warroom.cli import runbooks as lint
 from warroom.runbooks.model import Runbook
 from warroom.runbooks.parser import (
     MAX_RUNBOOK_BYTES,
@@ -624,7 +624,7 @@ def test_lint_warns_about_a_directory_without_runbooks(tmp_path: Path, capsys: p
 
 def run_lint_module(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "warroom.runbooks.lint", *args],
+        [sys.executable, "-m", "warroom.cli.runbooks", *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

@@ -27,7 +27,7 @@ from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
 from warroom.domain.models import INCIDENT_COMMANDER, TECH_LEAD, Severity, Status
 from warroom.server.db import EventStore
-from warroom.sync.wire import MAX_BATCH_EVENTS, MAX_BODY_BYTES
+from warroom.wire import MAX_BATCH_EVENTS, MAX_BODY_BYTES
 
 try:
     from serverproc import ServerProcess, wait_until
@@ -203,7 +203,7 @@ def mode(path: Path) -> int:
 
 def test_login_writes_the_token_0600_even_over_a_loose_old_file(server, tmp_path, monkeypatch, open_umask):
     from warroom.store import sync_state
-    from warroom.sync.cli import login_main
+    from warroom.cli.sync import login_main
 
     config_dir = tmp_path / "config"
     monkeypatch.setenv("WARROOM_CONFIG_DIR", str(config_dir))
@@ -221,7 +221,7 @@ def test_login_writes_the_token_0600_even_over_a_loose_old_file(server, tmp_path
 
 def test_login_into_a_new_config_dir_creates_it_private(server, tmp_path, monkeypatch, open_umask):
     from warroom.store import sync_state
-    from warroom.sync.cli import login_main
+    from warroom.cli.sync import login_main
 
     monkeypatch.setenv("WARROOM_CONFIG_DIR", str(tmp_path / "fresh" / "config"))
     assert login_main([server.url, "--token", "-"], stdin=io.StringIO(server.tokens["carol"] + "\n")) == 0
@@ -278,7 +278,7 @@ def _non_loopback_ipv4() -> str | None:
 
 def test_the_server_binds_loopback_unless_told_otherwise(tmp_path):
     from warroom.server import DEFAULT_HOST
-    from warroom.server.cli import _run_parser
+    from warroom.cli.server import _run_parser
 
     assert DEFAULT_HOST == "127.0.0.1"
     assert _run_parser().parse_args([]).host == "127.0.0.1"

@@ -23,7 +23,7 @@ from warroom.sync.client import (
     SyncUnavailable,
 )
 from warroom.sync.engine import Backoff, SyncEngine
-from warroom.sync.wire import MAX_BATCH_EVENTS
+from warroom.wire import MAX_BATCH_EVENTS
 
 URL = "http://sync.test"
 
@@ -234,10 +234,10 @@ def test_sync_and_server_packages_do_not_import_textual():
     import sys
 
     code = (
-        "import sys, warroom.sync, warroom.sync.engine, warroom.sync.cli, warroom.server, "
-        "warroom.server.cli, warroom.server.app; "
+        "import sys, warroom.sync, warroom.sync.engine, warroom.cli.sync, warroom.server, "
+        "warroom.cli.server, warroom.server.app; "
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-    lean = "import sys, warroom.sync.engine, warroom.sync.cli; assert 'fastapi' not in sys.modules"
+    lean = "import sys, warroom.sync.engine, warroom.cli.sync; assert 'fastapi' not in sys.modules"
     subprocess.run([sys.executable, "-c", lean], check=True)

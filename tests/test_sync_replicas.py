@@ -12,7 +12,7 @@ from warroom.domain.commands import declare, log_entry
 from warroom.domain.models import Severity, Status
 from warroom.store import sync_state
 from warroom.store.workspace import Workspace
-from warroom.sync.cli import login_main, sync_main, try_push
+from warroom.cli.sync import login_main, sync_main, try_push
 
 try:
     from serverproc import Replica, all_server_events, server_factory, state_hash, wait_until

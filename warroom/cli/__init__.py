@@ -182,7 +182,7 @@ def _after_write(workspace, args) -> None:
     """With a server configured, try one push; the events are already safe locally."""
     server = getattr(args, "server", None)  # --server; try_push itself reads WARROOM_SERVER
     try:
-        from warroom.sync.cli import try_push
+        from warroom.cli.sync import try_push
     except ImportError:
         return
     try:
@@ -249,7 +249,7 @@ def cmd_list(args) -> int:
 def cmd_declare(args) -> int:
     from warroom.domain import commands
 
-    from warroom.store.incident_types import load_incident_types
+    from warroom.desk.incident_types import load_incident_types
 
     types, type_errors = load_incident_types()
     for error in type_errors:
@@ -431,7 +431,7 @@ def _make_demo_copy(*, keep: bool) -> Path:
     """The sample incidents copied (time-shifted) to a temp dir; sample_data/ is never changed."""
     from warroom.domain.clock import SystemClock
     from warroom.store import paths
-    from warroom.store.demo import copy_sample_incidents
+    from warroom.desk.demo import copy_sample_incidents
     from warroom.store.journal import JournalError
 
     source = paths.sample_data_dir() / "incidents"
@@ -484,15 +484,15 @@ _COMMANDS = {
 
 def _passthrough(name: str, argv: list[str]) -> int:
     if name == "server":
-        from warroom.server.cli import main as server_main
+        from warroom.cli.server import main as server_main
 
         return server_main(argv)
     if name == "login":
-        from warroom.sync.cli import login_main
+        from warroom.cli.sync import login_main
 
         return login_main(argv)
     if name == "sync":
-        from warroom.sync.cli import sync_main
+        from warroom.cli.sync import sync_main
 
         parser = argparse.ArgumentParser(prog="warroom sync")
         _common(parser, top_level=True)
@@ -502,14 +502,14 @@ def _passthrough(name: str, argv: list[str]) -> int:
     if name == "comms":
         return _comms(argv)
     if name in ("export", "import", "report"):
-        from warroom.export import cli as export_cli
+        from warroom.cli import export as export_cli
 
         return {"export": export_cli.export_main, "import": export_cli.import_main, "report": export_cli.report_main}[name](argv)
     if name == "runbooks":
         if not argv or argv[0] != "lint":
             print("usage: warroom runbooks lint PATH... [--json]", file=sys.stderr)
             return EXIT_USAGE
-        from warroom.runbooks.lint import main as lint_main
+        from warroom.cli.runbooks import main as lint_main
 
         return lint_main(argv[1:])
     raise AssertionError(name)
@@ -544,7 +544,7 @@ def _comms(argv: list[str]) -> int:
         available = ", ".join(sorted(templates)) or "none"
         raise CliError(f"no template {args.template!r}; available: {available}")
     from warroom.domain.cadence import overrides_for
-    from warroom.store.incident_types import load_incident_types
+    from warroom.desk.incident_types import load_incident_types
 
     types, _ = load_incident_types()
     kind = types.get(incident.incident_type or "")

@@ -1,8 +1,7 @@
 """Runbooks and role checklists: Markdown files parsed into sections and tickable steps.
 
 This package is the pure parsing layer (no UI, no network). The lint command
-lives in `warroom.runbooks.lint` and is deliberately not imported here, so
-`python -m warroom.runbooks.lint` runs without a double-import warning.
+(`warroom runbooks lint`) is part of the command line, in `warroom.cli.runbooks`.
 """
 
 from warroom.runbooks.model import Runbook, Section, Step

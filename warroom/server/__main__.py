@@ -2,7 +2,7 @@
 
 import sys
 
-from warroom.server.cli import main
+from warroom.cli.server import main
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

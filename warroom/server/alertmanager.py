@@ -79,7 +79,7 @@ from warroom.domain.models import EntryKind, Severity, Status
 from warroom.server.auth import Principal
 from warroom.server.db import EventStore
 from warroom.server.ledger import Ledger
-from warroom.sync.wire import IncidentSummary, Outcome, RejectionCode
+from warroom.wire import IncidentSummary, Outcome, RejectionCode
 
 log = logging.getLogger("warroom.server.alertmanager")
 

@@ -42,7 +42,7 @@ from warroom.domain.clock import Clock, SystemClock
 from warroom.server.auth import ANONYMOUS, Principal, verify_token
 from warroom.server.db import EventStore, StoreError
 from warroom.server.ledger import Ledger
-from warroom.sync.wire import (
+from warroom.wire import (
     DEFAULT_HOLD_SECONDS,
     FEED_PAGE_DEFAULT,
     FEED_PAGE_MAX,

@@ -34,7 +34,7 @@ from warroom.domain.ids import short_id
 from warroom.domain.models import INCIDENT_COMMANDER, Status, canonical_role
 from warroom.server.auth import Principal
 from warroom.server.db import EventStore, StoredEvent
-from warroom.sync.wire import EventResult, IncidentSummary, Outcome, RejectionCode
+from warroom.wire import EventResult, IncidentSummary, Outcome, RejectionCode
 
 
 def utc_iso(moment: datetime) -> str:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 import warroom
 from warroom.domain.events import Event, parse_event
 from warroom.store.sync_state import normalize_url
-from warroom.sync.wire import (
+from warroom.wire import (
     DEFAULT_HOLD_SECONDS,
     EventResult,
     FeedResponse,

@@ -38,7 +38,7 @@ from warroom.sync.client import (
     SyncUnauthorized,
     SyncUnavailable,
 )
-from warroom.sync.wire import DEFAULT_HOLD_SECONDS, MAX_BATCH_EVENTS, MAX_BODY_BYTES, Outcome
+from warroom.wire import DEFAULT_HOLD_SECONDS, MAX_BATCH_EVENTS, MAX_BODY_BYTES, Outcome
 
 # Leave room for the envelope and JSON punctuation under the server's 1 MiB body limit.
 _BATCH_BYTES = MAX_BODY_BYTES - 64 * 1024

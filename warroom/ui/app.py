@@ -209,7 +209,7 @@ class WarRoomApp(App[int]):
         from warroom.runbooks.library import load_library
 
         from warroom.comms.templates import load_templates, template_dirs
-        from warroom.store.incident_types import load_incident_types
+        from warroom.desk.incident_types import load_incident_types
 
         report = self.workspace.load()
         self.runbooks, runbook_errors = load_library(self.config.runbook_dirs)
