@@ -13,7 +13,7 @@ client created is on the server and on every client), 0 duplicated (no event id 
 server's table nor in any client's journal), and the same folded state hash on every client
 and on the server (its feed folded with the same code).
 
-``tests/test_reliability.py`` runs a small version in CI and this full one when
+``tests/sync/test_reliability.py`` runs a small version in CI and this full one when
 ``WARROOM_LONG=1``. Everything listens on 127.0.0.1 only; every wait is bounded.
 """
 
@@ -281,7 +281,7 @@ def run_fuzz(examples: int) -> int:
     with tempfile.TemporaryDirectory(prefix="warroom-fuzz-") as tmp:
         tally = Path(tmp) / "tally"
         env = {**os.environ, FUZZ_EXAMPLES_ENV: str(examples), FUZZ_TALLY_ENV: str(tally)}
-        files = [str(HERE / "test_input_fuzz.py"), str(HERE / "test_api_fuzz.py")]
+        files = [str(HERE / "store" / "test_input_fuzz.py"), str(HERE / "server" / "test_api_fuzz.py")]
         code = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], env=env)
         counts: Counter[str] = Counter()
         if tally.exists():

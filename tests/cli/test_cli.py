@@ -14,7 +14,7 @@ import pytest
 from warroom import cli
 from warroom.store import paths
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

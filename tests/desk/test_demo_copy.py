@@ -16,7 +16,7 @@ from warroom.desk.demo import copy_sample_incidents
 from warroom.store.journal import Journal
 from warroom.store.workspace import Workspace
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 SOURCE = SAMPLES / "incidents"
 NOW = datetime(2027, 2, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
 

@@ -1,9 +1,9 @@
-"""Postmortem export (issue 6): Markdown against reviewed golden files, escaping checked by a
+"""Postmortem export: Markdown against reviewed golden files, escaping checked by a
 real Markdown renderer, redaction and amendment handling, prompts for unwritten sections, the
 CAN report template, and the lossless JSON round trip (sample data and generated incidents).
 
-Golden files live in tests/golden/. After a deliberate change to the export, rewrite them with
-``WARROOM_UPDATE_GOLDEN=1 pytest tests/test_export.py``, then read the diff before committing.
+Golden files live in tests/export/golden/. After a deliberate change to the export, rewrite them with
+``WARROOM_UPDATE_GOLDEN=1 pytest tests/export/test_export.py``, then read the diff before committing.
 """
 
 from __future__ import annotations

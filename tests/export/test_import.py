@@ -27,7 +27,7 @@ from warroom.export.markdown import to_markdown
 from warroom.store import paths
 from warroom.store.workspace import Workspace
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DAY = date(2026, 3, 30)
 NOW = datetime(2026, 3, 30, 18, 0, tzinfo=timezone.utc)
 PAYMENTS = "f4dca4f2"

@@ -24,7 +24,7 @@ from warroom.runbooks.parser import (
     search_runbooks,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_RUNBOOKS = REPO_ROOT / "sample_data" / "runbooks"
 SAMPLE_CHECKLISTS = REPO_ROOT / "sample_data" / "checklists"
 

@@ -27,7 +27,7 @@ from warroom.domain.ids import uuid7
 from warroom.domain.models import Severity
 from warroom.store.journal import Journal, JournalCorruptError, JournalError, encode_line
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 30, 14, 0, tzinfo=timezone.utc)
 
 

@@ -45,7 +45,7 @@ except ImportError:  # tests/ collected as a package
 
 __all__ = ["server_factory"]  # a fixture, used by name
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_factory(actor: str) -> EventFactory:
