@@ -1,4 +1,4 @@
-"""The incident domain: severity, lifecycle, roles, timeline entries and the incident state.
+"""The incident domain: roles, timeline entries, checklists, comms, follow-ups and the incident state.
 
 Incident state is never edited directly: it is what ``warroom.domain.fold`` computes from the
 incident's events. These models are what the UI, the CLI and the exporters read.
@@ -10,156 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from warroom.domain.ids import matches_ref
 
+# Severity and lifecycle have their own modules; they are re-exported here because the
+# incident state is made of them and most readers want all three at once.
+from warroom.domain.lifecycle import Status, allowed_transitions  # noqa: F401
+from warroom.domain.severity import SEVERITY_INFO, Impact, Scope, Severity, SeverityInfo, suggest_severity  # noqa: F401
 
-class Severity(StrEnum):
-    """SEV1 is the worst. Definitions and response times follow common SRE practice."""
-
-    SEV1 = "SEV1"
-    SEV2 = "SEV2"
-    SEV3 = "SEV3"
-    SEV4 = "SEV4"
-
-    @property
-    def rank(self) -> int:
-        return int(self.value[3])
-
-    @property
-    def info(self) -> "SeverityInfo":
-        return SEVERITY_INFO[self]
-
-    @classmethod
-    def parse(cls, text: str | int) -> "Severity":
-        """Accepts ``1``, ``"1"``, ``"sev1"``, ``"SEV-1"``, ``"Sev 1"``."""
-        cleaned = str(text).strip().upper().replace("-", "").replace(" ", "")
-        if cleaned.isdigit():
-            cleaned = f"SEV{cleaned}"
-        try:
-            return cls(cleaned)
-        except ValueError:
-            raise ValueError(f"unknown severity {text!r}: use 1-4 or SEV1-SEV4") from None
-
-
-class SeverityInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    label: str
-    """One word: Critical, High, Medium, Low."""
-    definition: str
-    """What makes an incident this severe."""
-    example: str
-    """A typical incident of this severity."""
-    response_minutes: int | None
-    """How soon someone must respond; None means the next business day."""
-    update_every_minutes: int | None
-    """Default cadence of status updates; None means no cadence is enforced."""
-
-
-SEVERITY_INFO: dict[Severity, SeverityInfo] = {
-    Severity.SEV1: SeverityInfo(
-        label="Critical",
-        definition="Complete outage, data loss or security breach; all users affected",
-        example="Site down, payments failing for everyone",
-        response_minutes=5,
-        update_every_minutes=15,
-    ),
-    Severity.SEV2: SeverityInfo(
-        label="High",
-        definition="Major feature broken or degraded; significant share of users affected",
-        example="Login failing for a fifth of users",
-        response_minutes=15,
-        update_every_minutes=30,
-    ),
-    Severity.SEV3: SeverityInfo(
-        label="Medium",
-        definition="Degraded performance or a minor feature broken; limited impact",
-        example="Search slow, a non-critical feature down",
-        response_minutes=60,
-        update_every_minutes=60,
-    ),
-    Severity.SEV4: SeverityInfo(
-        label="Low",
-        definition="Minor issue with a workaround; little or no user impact",
-        example="UI glitch, a non-critical error spike",
-        response_minutes=None,
-        update_every_minutes=None,
-    ),
-}
-
-
-class Impact(StrEnum):
-    """How badly the affected users are hit (rows of the severity matrix)."""
-
-    COMPLETE_LOSS = "complete loss"
-    DEGRADED = "degraded"
-    INCONVENIENCE = "inconvenience"
-
-
-class Scope(StrEnum):
-    """How many users or how much of the service is hit (columns of the severity matrix)."""
-
-    WIDESPREAD = "widespread"
-    LIMITED = "limited"
-    MINIMAL = "minimal"
-
-
-_MATRIX: dict[tuple[Impact, Scope], Severity] = {
-    (Impact.COMPLETE_LOSS, Scope.WIDESPREAD): Severity.SEV1,
-    (Impact.COMPLETE_LOSS, Scope.LIMITED): Severity.SEV2,
-    (Impact.COMPLETE_LOSS, Scope.MINIMAL): Severity.SEV3,
-    (Impact.DEGRADED, Scope.WIDESPREAD): Severity.SEV2,
-    (Impact.DEGRADED, Scope.LIMITED): Severity.SEV3,
-    (Impact.DEGRADED, Scope.MINIMAL): Severity.SEV4,
-    (Impact.INCONVENIENCE, Scope.WIDESPREAD): Severity.SEV3,
-    (Impact.INCONVENIENCE, Scope.LIMITED): Severity.SEV4,
-    (Impact.INCONVENIENCE, Scope.MINIMAL): Severity.SEV4,
-}
-
-
-def suggest_severity(impact: Impact, scope: Scope) -> Severity:
-    """The severity matrix: impact × scope → SEV (the declare dialog's suggestion)."""
-    return _MATRIX[(impact, scope)]
-
-
-class Status(StrEnum):
-    """The incident lifecycle, in its usual order."""
-
-    INVESTIGATING = "investigating"
-    IDENTIFIED = "identified"
-    MONITORING = "monitoring"
-    RESOLVED = "resolved"
-
-    @property
-    def is_active(self) -> bool:
-        return self is not Status.RESOLVED
-
-    @classmethod
-    def parse(cls, text: str) -> "Status":
-        cleaned = text.strip().lower()
-        found = [status for status in cls if cleaned and status.value.startswith(cleaned)]
-        if len(found) == 1:
-            return found[0]
-        names = ", ".join(s.value for s in (found if len(found) > 1 else cls))
-        what = "ambiguous" if len(found) > 1 else "unknown"
-        raise ValueError(f"{what} status {text!r}: use one of {names}")
-
-
-def allowed_transitions(current: Status) -> frozenset[Status]:
-    """Where an incident may go next.
-
-    An active incident may move to any other status: forward as the work progresses, or back
-    (a mitigation that did not hold sends ``monitoring`` back to ``investigating``). A resolved
-    incident may only be reopened, to ``investigating`` or ``identified``; reopening is logged.
-    """
-    if current is Status.RESOLVED:
-        return frozenset({Status.INVESTIGATING, Status.IDENTIFIED})
-    return frozenset(s for s in Status if s is not current)
-
-
-# Core roles from the seeds' practice. Custom roles are any other short name.
+# Core roles of common incident-response practice. Custom roles are any other short name.
 INCIDENT_COMMANDER = "Incident Commander"
 TECH_LEAD = "Tech Lead"
 COMMS_LEAD = "Communications Lead"
