@@ -101,11 +101,16 @@ def app_routes() -> list[tuple[str, str]]:
     routes = []
     import tempfile
 
+    def walk(entries) -> None:
+        for route in entries:
+            if isinstance(route, (APIRoute, Route)):
+                routes.extend((method, route.path) for method in sorted(route.methods) if method != "HEAD")
+            else:  # the app includes one router per resource; FastAPI wraps each one
+                walk(route.original_router.routes)
+
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Path(tmp) / "db.sqlite3")
-        for route in app.routes:
-            if isinstance(route, (APIRoute, Route)):
-                routes += [(method, route.path) for method in sorted(route.methods) if method != "HEAD"]
+        walk(app.routes)
         app.state.store.close()
     return routes
 

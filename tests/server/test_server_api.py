@@ -314,7 +314,7 @@ def test_garbage_cursors_are_400_and_foreign_ones_410(server):
         response = _feed(server, garbage)
         assert response.status_code == 400, garbage
         assert "cursor" in response.json()["error"]
-    from warroom.server.app import encode_cursor
+    from warroom.server.feed import encode_cursor
 
     assert _feed(server, encode_cursor("someotherdb00000", 1)).status_code == 410
     assert _feed(server, timeout=26).status_code == 422

@@ -50,8 +50,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -596,82 +594,3 @@ def _library_runbooks() -> list:
     for error in errors:
         log.debug("runbook not loaded: %s", error)
     return runbooks
-
-
-# --- the route ---------------------------------------------------------------------------------
-
-
-def mount_alertmanager(
-    app: FastAPI,
-    *,
-    authenticate: Callable[..., Any],
-    ledger: Ledger,
-    store: EventStore,
-    notify: Callable[[], Any],
-    severity_map: SeverityMap | None = None,
-) -> AlertIntake:
-    """Add ``POST /v1/hooks/alertmanager`` to the app (called by ``create_app``)."""
-    # Imported here: app.py imports this module inside create_app.
-    from warroom.server.app import ApiError, _errors, parse_json_body, validate_body
-
-    intake = AlertIntake(ledger, store, ledger.clock, severity_map)
-    app.state.alert_intake = intake
-
-    @app.post(
-        ALERTMANAGER_PATH,
-        response_model=AlertIntakeResponse,
-        responses=_errors(400, 401, 413, 422, 503),
-        tags=["alerts"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": "#/components/schemas/AlertmanagerWebhook"}
-                    }
-                },
-            }
-        },
-    )
-    async def alertmanager_hook(request: Request, who: Principal = Depends(authenticate)) -> Any:
-        """Prometheus Alertmanager's webhook (payload version 4). A group with a new firing
-        alert opens an incident (or adds to the one open for its `groupKey`); every alert is
-        logged to the timeline at its start (resolved ones at their end); re-deliveries are
-        no-ops. Point Alertmanager's `webhook_configs` here with a bearer token."""
-        raw = await request.body()
-        data = parse_json_body(raw, send="Alertmanager's webhook payload")
-        if isinstance(data, dict) and isinstance(data.get("alerts"), list) and len(data["alerts"]) > MAX_ALERTS:
-            raise ApiError(
-                413,
-                f"{len(data['alerts'])} alerts in one notification; the limit is {MAX_ALERTS}: "
-                f"set max_alerts (at most {MAX_ALERTS}) in the webhook config",
-            )
-        hook = validate_body(
-            AlertmanagerWebhook, data, "the body is not an Alertmanager webhook payload (version 4)"
-        )
-        answer, accepted = await run_in_threadpool(intake.handle, who, hook)
-        if accepted:
-            await notify()
-        return answer
-
-    _add_webhook_schema(app)
-    return intake
-
-
-def _add_webhook_schema(app: FastAPI) -> None:
-    """The route reads its body itself (auth before parsing, malformed JSON a 400, too many
-    alerts a 413): put the body's schema into /openapi.json by hand."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        body = AlertmanagerWebhook.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(body.pop("$defs", {}))
-        schemas["AlertmanagerWebhook"] = body
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
