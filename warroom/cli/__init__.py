@@ -434,7 +434,7 @@ def _make_demo_copy(*, keep: bool) -> Path:
     from warroom.desk.demo import copy_sample_incidents
     from warroom.store.journal import JournalError
 
-    source = paths.sample_data_dir() / "incidents"
+    source = paths.sample_incidents_dir()
     if not source.is_dir():
         raise CliError(f"sample data not found at {source} (run from a checkout of warroom)")
     root = Path(tempfile.mkdtemp(prefix="warroom-demo-"))

@@ -18,20 +18,11 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 from warroom.server import DEFAULT_HOST, DEFAULT_PORT
+from warroom.store import paths
 from warroom.server.db import DB_FILE_NAME, EventStore, StoreError
 
-DATA_DIR_ENV = "WARROOM_SERVER_DATA_DIR"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-def default_data_dir() -> Path:
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("warroom-server"))
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +30,7 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help=f"where the database lives (default: ${DATA_DIR_ENV} or {default_data_dir()})",
+        help=f"where the database lives (default: ${paths.SERVER_DATA_DIR_ENV} or {paths.server_data_dir()})",
     )
 
 
@@ -109,7 +100,7 @@ def _token_main(argv: list[str]) -> int:
     from warroom.server.auth import create_token
 
     args = _token_parser().parse_args(argv)
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = args.data_dir or paths.server_data_dir()
     try:
         store = _open_store(data_dir)
     except (StoreError, OSError) as exc:
@@ -149,7 +140,7 @@ def _token_main(argv: list[str]) -> int:
 
 def _run_main(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
-    data_dir = (args.data_dir or default_data_dir()).expanduser()
+    data_dir = (args.data_dir or paths.server_data_dir()).expanduser()
     try:
         store = _open_store(data_dir)
         token_count = len(store.tokens())

@@ -139,7 +139,7 @@ def load_template(path: Path) -> Template:
 
 
 def template_dirs(extra: list[Path] | None = None) -> list[Path]:
-    return [paths.sample_data_dir() / "templates", paths.user_template_dir(), *(extra or [])]
+    return [paths.shipped_template_dir(), paths.user_template_dir(), *(extra or [])]
 
 
 def load_templates(directories: list[Path] | None = None) -> tuple[dict[str, Template], list[TemplateError]]:

@@ -8,7 +8,6 @@ recent activity was a few minutes ago: the demo looks like a live war room, and
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from warroom.domain.events import Event
 from warroom.domain.hlc import HlcValue
 from warroom.store import paths
 from warroom.store.journal import Journal
-
-_JOURNAL_RE = re.compile(r"^[0-9a-f-]{36}\.jsonl$")
 
 
 def _shift(event: Event, offset: timedelta) -> Event:
@@ -35,7 +32,7 @@ def _shift(event: Event, offset: timedelta) -> Event:
 def copy_sample_incidents(source: Path, data_dir: Path, now: datetime, *, lead: timedelta = timedelta(minutes=3)) -> int:
     """Copy every sample journal into ``data_dir``, shifted so the newest event is ``lead``
     before ``now``. Returns the number of incidents copied."""
-    journals = sorted(p for p in source.iterdir() if _JOURNAL_RE.match(p.name))
+    journals = sorted(p for p in source.iterdir() if paths.journal_incident_id(p.name))
     loaded: list[tuple[Path, list[Event]]] = []
     for path in journals:
         loaded.append((path, Journal(path, path.stem).open_readonly()))

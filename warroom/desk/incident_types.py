@@ -54,7 +54,7 @@ class IncidentType(BaseModel):
 
 
 def type_files() -> list[Path]:
-    return [paths.sample_data_dir() / "incident_types.toml", paths.config_dir() / "incident_types.toml"]
+    return [paths.shipped_incident_types_file(), paths.user_incident_types_file()]
 
 
 def load_incident_types(files: list[Path] | None = None) -> tuple[dict[str, IncidentType], list[IncidentTypeError]]:

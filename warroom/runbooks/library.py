@@ -19,8 +19,7 @@ RESOLUTION_CHECKLIST_ID = "resolution"
 
 
 def runbook_dirs(extra: list[Path] | None = None) -> list[Path]:
-    sample = paths.sample_data_dir()
-    return [sample / "runbooks", sample / "checklists", paths.user_runbook_dir(), *(extra or [])]
+    return [*paths.shipped_runbook_dirs(), paths.user_runbook_dir(), *(extra or [])]
 
 
 def load_library(extra: list[Path] | None = None) -> tuple[list[Runbook], list[RunbookError]]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -35,12 +34,12 @@ from pathlib import Path
 
 from warroom.domain.events import Event
 from warroom.domain.ids import is_uuid
+from warroom.store import paths
 from warroom.store.atomic import atomic_write
 from warroom.store.journal import Journal, JournalError
 
 SYNCED_FILE_NAME = "synced-ids"
 REJECTED_FILE_NAME = "rejected.jsonl"
-_JOURNAL_RE = re.compile(r"^([0-9a-f-]{36})\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -174,12 +173,12 @@ class Outbox:
             except FileNotFoundError:
                 names = []
             for name in names:
-                match = _JOURNAL_RE.match(name)
-                if not match or not is_uuid(match.group(1)):
+                incident_id = paths.journal_incident_id(name)
+                if incident_id is None:
                     continue
                 tail = self._tails.get(name)
                 if tail is None:
-                    tail = self._tails[name] = _JournalTail(self.journal_dir / name, match.group(1))
+                    tail = self._tails[name] = _JournalTail(self.journal_dir / name, incident_id)
                 try:
                     found.extend(tail.read_new())
                 except JournalError as exc:

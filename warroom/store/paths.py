@@ -7,14 +7,21 @@ several people sharing one jump host can each point warroom elsewhere.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
 
+from warroom.domain.ids import is_uuid
+
 APP_NAME = "warroom"
+SERVER_APP_NAME = "warroom-server"
 DATA_DIR_ENV = "WARROOM_DATA_DIR"
 CONFIG_DIR_ENV = "WARROOM_CONFIG_DIR"
 USER_ENV = "WARROOM_USER"
+SERVER_DATA_DIR_ENV = "WARROOM_SERVER_DATA_DIR"
+
+_JOURNAL_NAME = re.compile(r"^([0-9a-f-]{36})\.jsonl$")
 
 
 def config_dir() -> Path:
@@ -36,6 +43,23 @@ def incidents_dir(data_dir: Path) -> Path:
     return data_dir / "incidents"
 
 
+def journal_file(journal_dir: Path, incident_id: str) -> Path:
+    """The journal of one incident inside ``incidents_dir``."""
+    return journal_dir / f"{incident_id}.jsonl"
+
+
+def journal_incident_id(file_name: str) -> str | None:
+    """The incident a file in ``incidents_dir`` is the journal of; None for any other file."""
+    match = _JOURNAL_NAME.match(file_name)
+    return match.group(1) if match and is_uuid(match.group(1)) else None
+
+
+def server_data_dir() -> Path:
+    """Where ``warroom server`` keeps its database unless ``--data-dir`` says otherwise."""
+    override = os.environ.get(SERVER_DATA_DIR_ENV)
+    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(SERVER_APP_NAME))
+
+
 def user_runbook_dir() -> Path:
     """The user's own runbooks (``*.md``), next to their incident data by default."""
     return default_data_dir() / "runbooks"
@@ -50,6 +74,10 @@ def user_theme_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "themes"
 
 
+def user_incident_types_file() -> Path:
+    return config_dir() / "incident_types.toml"
+
+
 def package_root() -> Path:
     """The directory holding the ``warroom`` package (its parent has sample_data/ in a checkout)."""
     return Path(__file__).resolve().parent.parent
@@ -57,3 +85,25 @@ def package_root() -> Path:
 
 def sample_data_dir() -> Path:
     return package_root().parent / "sample_data"
+
+
+def sample_incidents_dir() -> Path:
+    """The sample journals ``warroom demo`` copies."""
+    return sample_data_dir() / "incidents"
+
+
+def shipped_runbook_dirs() -> list[Path]:
+    """The sample runbooks and the role checklists (the IC's first five minutes...)."""
+    return [sample_data_dir() / "runbooks", sample_data_dir() / "checklists"]
+
+
+def shipped_template_dir() -> Path:
+    return sample_data_dir() / "templates"
+
+
+def shipped_incident_types_file() -> Path:
+    return sample_data_dir() / "incident_types.toml"
+
+
+def shipped_theme_dir() -> Path:
+    return package_root().parent / "themes"

@@ -19,14 +19,13 @@ from warroom.domain.commands import DomainError, EventFactory
 from warroom.domain.events import Event
 from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import HybridClock
-from warroom.domain.ids import is_uuid, matches_ref
+from warroom.domain.ids import matches_ref
 from warroom.domain.models import Incident, incident_sort_key
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
 from warroom.store.journal import Journal, JournalError
 
 _NODE_FILE = "node-id"
-_JOURNAL_RE = re.compile(r"^([0-9a-f-]{36})\.jsonl$")
 
 
 class UnknownIncidentError(DomainError):
@@ -93,9 +92,9 @@ class Workspace:
         with self._lock:
             self.journal_dir.mkdir(parents=True, exist_ok=True)
             for path in sorted(self.journal_dir.iterdir()):
-                match = _JOURNAL_RE.match(path.name)
-                if match and is_uuid(match.group(1)) and match.group(1) not in self._journals:
-                    self._open_journal(match.group(1), path)
+                incident_id = paths.journal_incident_id(path.name)
+                if incident_id and incident_id not in self._journals:
+                    self._open_journal(incident_id, path)
             return self.report
 
     def _open_journal(self, incident_id: str, path: Path) -> list[Event]:
@@ -125,11 +124,8 @@ class Workspace:
             except FileNotFoundError:
                 return changed
             for name in names:
-                match = _JOURNAL_RE.match(name)
-                if not match or not is_uuid(match.group(1)):
-                    continue
-                incident_id = match.group(1)
-                if incident_id in self._broken:
+                incident_id = paths.journal_incident_id(name)
+                if incident_id is None or incident_id in self._broken:
                     continue
                 if incident_id not in self._journals:
                     events = self._open_journal(incident_id, self.journal_dir / name)
@@ -196,7 +192,7 @@ class Workspace:
                     raise DomainError(self._broken[incident_id])
                 journal = self._journals.get(incident_id)
                 if journal is None:
-                    journal = Journal(self.journal_dir / f"{incident_id}.jsonl", incident_id)
+                    journal = Journal(paths.journal_file(self.journal_dir, incident_id), incident_id)
                 journal.append(batch)  # raises before anything is applied
                 self._journals[incident_id] = journal
                 folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id))

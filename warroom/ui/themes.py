@@ -97,7 +97,7 @@ class ThemeFile(BaseModel):
 
 
 def shipped_theme_dir() -> Path:
-    return paths.package_root().parent / "themes"
+    return paths.shipped_theme_dir()
 
 
 def load_themes(directories: list[Path] | None = None) -> tuple[list[Theme], list[str]]:
