@@ -4,8 +4,6 @@ Each ``*_main(argv)`` parses the arguments after the command name (global ``--da
 ``--as`` / ``--server`` given before the command are accepted too), opens the data dir the
 way every other command does, and returns the exit code: 0 done, 1 refused (the reason is
 printed as ``warroom: …`` on stderr), 2 usage error (argparse).
-
-This is the only module of ``warroom.export`` that touches files.
 """
 
 from __future__ import annotations
@@ -16,8 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
+from warroom.cli.common import EXIT_OK, CliError, after_write, open_desk, record, run_command
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +32,6 @@ def _day(text: str) -> date:
 
 
 def _zone(name: str | None):
-    from warroom.cli import CliError
-
     if name is None:
         return None
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,8 +43,6 @@ def _zone(name: str | None):
 
 
 def _read_text(path_text: str) -> str:
-    from warroom.cli import CliError
-
     if path_text == "-":
         return sys.stdin.read()
     path = Path(path_text).expanduser()
@@ -61,13 +54,6 @@ def _read_text(path_text: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CliError(f"{path} is not UTF-8 text") from None
-
-
-def _run(body, args) -> int:
-    """Run a command body, turning refusals into ``warroom: …`` and exit 1."""
-    from warroom.cli import run_command
-
-    return run_command(body, args)
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -93,19 +79,17 @@ def _export_parser() -> argparse.ArgumentParser:
 
 
 def _export(args) -> int:
-    from warroom.cli import CliError, _open_workspace
-
     if args.format == "json" and args.local_tz:
         raise CliError("--local-tz applies to the Markdown export only")
     if args.format == "json" and args.redacted != "mark":
         raise CliError("--redacted applies to the Markdown export only (the JSON export is lossless)")
     zone = _zone(args.local_tz)
-    workspace = _open_workspace(args)
-    incident = workspace.get(args.incident)
+    desk = open_desk(args)
+    incident = desk.get(args.incident)
     if args.format == "json":
         from warroom.export.jsonio import export_json
 
-        text = export_json(incident.id, workspace.events(incident.id))
+        text = export_json(incident.id, desk.workspace.events(incident.id))
         redacted = sum(1 for entry in incident.timeline if entry.redacted)
         if redacted:
             print(
@@ -114,15 +98,11 @@ def _export(args) -> int:
                 file=sys.stderr,
             )
     else:
-        from warroom.export.markdown import to_markdown
-
-        text = to_markdown(incident, workspace.clock.now(), redacted=args.redacted, local_tz=zone)
+        text = desk.postmortem(incident.id, redacted=args.redacted, local_tz=zone)
     if args.output and args.output != "-":
-        from warroom.store.atomic import atomic_write
-
         path = Path(args.output).expanduser()
         try:
-            atomic_write(path, text.encode("utf-8"))
+            desk.write_file(path, text)
         except OSError as exc:
             raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
         print(f"warroom: wrote {path}", file=sys.stderr)
@@ -135,7 +115,7 @@ def _export(args) -> int:
 def export_main(argv: list[str]) -> int:
     """``warroom export INCIDENT [--format markdown|json] [--output FILE] [--redacted mark|omit]
     [--local-tz ZONE]``"""
-    return _run(_export, _export_parser().parse_args(argv))
+    return run_command(_export, _export_parser().parse_args(argv))
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -162,11 +142,9 @@ def _import_parser() -> argparse.ArgumentParser:
 
 
 def _import_json(args, text: str) -> int:
-    from warroom.cli import CliError, _after_write, _open_workspace
+    from warroom.domain.ids import matches_ref
     from warroom.export.jsonio import import_json
     from warroom.store.journal import JournalError
-
-    from warroom.domain.ids import matches_ref
 
     try:
         events = import_json(text)
@@ -175,7 +153,7 @@ def _import_json(args, text: str) -> int:
     incident_id = events[0].incident_id
     if args.incident and not matches_ref(incident_id, args.incident):
         raise CliError(f"the export holds incident {incident_id}, not {args.incident!r}")
-    workspace = _open_workspace(args)
+    workspace = open_desk(args).workspace
     try:
         fresh = workspace.ingest(events)
     except JournalError as exc:
@@ -184,19 +162,18 @@ def _import_json(args, text: str) -> int:
     print(incident_id)
     print(f"warroom: imported {new} new event(s); {len(events) - new} were already here", file=sys.stderr)
     if new:
-        _after_write(workspace, args)
+        after_write(workspace, args)
     return EXIT_OK
 
 
 def _import_notes(args, text: str) -> int:
-    from warroom.cli import CliError, _after_write, _open_workspace
     from warroom.domain.ids import short_id
     from warroom.export.importer import build_events, parse_notes
 
     zone = _zone(args.tz)
-    workspace = _open_workspace(args)
-    incident = workspace.get(args.incident)
-    now = workspace.clock.now()
+    desk = open_desk(args)
+    incident = desk.get(args.incident)
+    now = desk.now()
     default_date = args.date or now.date()
     result = parse_notes(text, default_date=default_date, now=now, **({"tz": zone} if zone else {}))
     for error in result.errors:
@@ -210,15 +187,13 @@ def _import_notes(args, text: str) -> int:
         )
     if not result.entries:
         raise CliError(f"no timeline entries found in {args.file}")
-    events, duplicates = build_events(workspace.factory, incident, result, skip_bad=args.skip_bad)
+    events, duplicates = build_events(desk.workspace.factory, incident, result, skip_bad=args.skip_bad)
     if events:
-        from warroom.cli import record_or_refuse
-
-        record_or_refuse(workspace, events)
+        record(desk, events)
     already = f" ({duplicates} already on the timeline)" if duplicates else ""
     print(f"imported {len(events)} entr{'y' if len(events) == 1 else 'ies'} into {short_id(incident.id)}{already}")
     if events:
-        _after_write(workspace, args)
+        after_write(desk.workspace, args)
     return EXIT_OK
 
 
@@ -238,7 +213,7 @@ def import_main(argv: list[str]) -> int:
         parser.error("give --incident ID for notes (or --json for a JSON export)")
     if args.json and (args.date or args.tz or args.skip_bad):
         parser.error("--date, --tz and --skip-bad apply to notes, not to a JSON export")
-    return _run(_import, args)
+    return run_command(_import, args)
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -258,13 +233,12 @@ def _report_parser() -> argparse.ArgumentParser:
 
 
 def _report(args) -> int:
-    from warroom.cli import CliError, _open_workspace
     from warroom.export.report import build_report, format_report, report_dict
 
     if args.since and args.until and args.since > args.until:
         raise CliError(f"--since {args.since} is after --until {args.until}")
-    workspace = _open_workspace(args)
-    rep = build_report(workspace.incidents(), workspace.clock.now(), args.since, args.until)
+    desk = open_desk(args)
+    rep = build_report(desk.incidents(), desk.now(), args.since, args.until)
     if args.json:
         print(json.dumps(report_dict(rep), indent=2))
     else:
@@ -274,7 +248,7 @@ def _report(args) -> int:
 
 def report_main(argv: list[str]) -> int:
     """``warroom report [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--json] [--ascii]``"""
-    return _run(_report, _report_parser().parse_args(argv))
+    return run_command(_report, _report_parser().parse_args(argv))
 
 
 __all__ = ["export_main", "import_main", "report_main"]

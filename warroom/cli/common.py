@@ -1,0 +1,151 @@
+"""What every command shares: exit codes, refusals, the global options, opening the desk.
+
+Start-up matters (an IC runs these under stress), so heavy modules are imported inside the
+function that needs them, never at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from warroom.desk import Desk, LibraryProblem
+    from warroom.domain.events import Event
+    from warroom.domain.models import Severity, Status
+    from warroom.store.config import Config
+    from warroom.store.workspace import Workspace
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A refused command: printed to stderr without a traceback, exit 1."""
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
+    """``--data-dir`` and ``--as``, accepted before or after the command name.
+
+    On subcommands the default is SUPPRESS, so a value given before the command
+    (``warroom --data-dir D list``) is not reset to None."""
+    default = None if top_level else argparse.SUPPRESS
+    parser.add_argument("--data-dir", type=Path, default=default, help="incident journals directory (env WARROOM_DATA_DIR)")
+    parser.add_argument("--as", dest="user", metavar="NAME", default=default, help="your name on the timeline (env WARROOM_USER)")
+
+
+def run_command(body: Callable, args) -> int:
+    """Run a command; a refusal is one line on stderr and exit 1, never a traceback."""
+    from warroom.domain.commands import DomainError
+
+    try:
+        return body(args)
+    except (CliError, DomainError) as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `warroom show X | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def load_config() -> Config:
+    from warroom.store.config import ConfigError, load_config as load
+
+    try:
+        return load()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def data_dir(args: argparse.Namespace, config: Config) -> Path:
+    """``--data-dir``, else WARROOM_DATA_DIR, else the config's, else the platform default."""
+    from warroom.store import paths
+
+    if getattr(args, "data_dir", None):
+        return args.data_dir.expanduser()
+    if os.environ.get(paths.DATA_DIR_ENV):
+        return paths.default_data_dir()
+    return (config.data_dir or paths.default_data_dir()).expanduser()
+
+
+def open_workspace(args: argparse.Namespace, config: Config | None = None) -> Workspace:
+    """The data dir's incidents, loaded; repairs and unreadable journals said on stderr."""
+    from warroom.store.config import login_name, resolve_user
+    from warroom.store.workspace import Workspace
+
+    config = config or load_config()
+    actor = resolve_user(getattr(args, "user", None), config) or login_name()
+    workspace = Workspace(data_dir(args, config), actor)
+    report = workspace.load()
+    for warning in report.warnings:
+        print(f"warroom: warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"warroom: error: {error}", file=sys.stderr)
+    return workspace
+
+
+_PROBLEM_PREFIX = {"runbook": "runbook not loaded: ", "template": "template not loaded: ", "incident type": ""}
+
+
+def warn_library_problem(problem: LibraryProblem) -> None:
+    print(f"warroom: warning: {_PROBLEM_PREFIX.get(problem.part, '')}{problem.message}", file=sys.stderr)
+
+
+def open_desk(args: argparse.Namespace) -> Desk:
+    """The desk on the data dir; library problems are warned about when a command first
+    needs that part of the library."""
+    from warroom.desk import Desk, Library
+
+    config = load_config()
+    return Desk(open_workspace(args, config), Library(config, on_problem=warn_library_problem))
+
+
+def record(desk: Desk, events: list[Event]) -> None:
+    """Journal events; a failed write becomes a CliError (exit 1) saying nothing was saved."""
+    from warroom.store.journal import JournalError
+
+    try:
+        desk.record(events)
+    except JournalError as exc:
+        raise CliError(str(exc)) from None
+
+
+def after_write(workspace: Workspace, args: argparse.Namespace) -> None:
+    """With a server configured, try one push; the events are already safe locally."""
+    server = getattr(args, "server", None)  # --server; try_push itself reads WARROOM_SERVER
+    try:
+        from warroom.cli.sync import try_push
+    except ImportError:
+        return
+    try:
+        message = try_push(workspace, server) if server else try_push(workspace)
+    except Exception as exc:  # saved already: a sync problem must not fail (and invite a retry)
+        message = f"saved locally; not synced ({exc})"
+    if message:
+        print(f"warroom: {message}", file=sys.stderr)
+
+
+def parse_severity(text: str) -> Severity:
+    from warroom.domain.models import Severity
+
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def parse_status(text: str) -> Status:
+    from warroom.domain.models import Status
+
+    try:
+        return Status.parse(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None

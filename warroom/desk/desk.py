@@ -1,0 +1,346 @@
+"""The use-cases of a war room, once, for every front end.
+
+The CLI and the TUI both call a ``Desk``; it knows neither argparse nor Textual. A use-case
+reads the incident's current state, applies the rules (the domain refuses what is not
+allowed with a ``DomainError`` whose message is shown as is) and returns the events it
+decided on. Nothing is written until ``record(events)``, which journals them (fsync) before
+they count as saved. Deciding and recording are separate calls so the TUI can decide on its
+UI thread, in the order keys were pressed, and write in a worker; the CLI calls both in a
+row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from warroom.desk.library import Library
+from warroom.domain import commands
+from warroom.domain.commands import DomainError
+from warroom.domain.events import Event
+from warroom.domain.models import (
+    HUMAN_ENTRY_KINDS,
+    CommsChannel,
+    ComponentState,
+    EntryKind,
+    Incident,
+    Milestone,
+    Severity,
+    Status,
+)
+from warroom.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from warroom.domain.cadence import Cadence
+    from warroom.domain.metrics import IncidentMetrics, Report
+    from warroom.domain.timeline_filter import TimelineFilter
+    from warroom.runbooks.model import Runbook
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """One checklist step of an incident."""
+
+    runbook_id: str
+    step_id: str
+
+
+class Desk:
+    """What a person can do in the war room of one data directory."""
+
+    def __init__(self, workspace: Workspace, library: Library | None = None) -> None:
+        self.workspace = workspace
+        self.library = library or Library()
+
+    @property
+    def clock(self):
+        return self.workspace.clock
+
+    @property
+    def actor(self) -> str:
+        return self.workspace.actor
+
+    def now(self) -> datetime:
+        return self.workspace.clock.now()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def incidents(self) -> list[Incident]:
+        """Active first (worst SEV, oldest first), then resolved."""
+        return self.workspace.incidents()
+
+    def get(self, incident_ref: str) -> Incident:
+        """By id or short id; refuses an unknown or ambiguous one."""
+        return self.workspace.get(incident_ref)
+
+    # --- recording -------------------------------------------------------------------------
+
+    def record(self, events: list[Event]) -> None:
+        """Journal the events durably, then apply them. Raises JournalError (or DomainError
+        for a damaged incident); nothing is applied then."""
+        self.workspace.record(events)
+
+    # --- declaring -------------------------------------------------------------------------
+
+    def declare(
+        self,
+        *,
+        title: str,
+        severity: Severity | None,
+        commander: str | None = None,
+        summary: str = "",
+        impact: str = "",
+        incident_type: str | None = None,
+    ) -> list[Event]:
+        """A new incident with what it starts with: the IC, the IC's first-minutes checklist,
+        its type's runbooks (and those whose front matter names the type) and its type's
+        roles to fill. Without a severity, the type's default is used."""
+        from warroom.domain.fold import fold_incident
+        from warroom.runbooks.library import attach_fields, runbooks_for_declare
+
+        kind = self.library.incident_type(incident_type)
+        if severity is None:
+            if kind is None or kind.severity is None:
+                raise DomainError("give a severity (or an incident type that has a default severity)")
+            severity = kind.severity
+        factory = self.workspace.factory
+        events = commands.declare(
+            factory,
+            title=title,
+            severity=severity,
+            commander=commander,
+            summary=summary,
+            impact=impact,
+            incident_type=incident_type,
+        )
+        incident = fold_incident(events[0].incident_id, events)
+        runbooks = runbooks_for_declare(self.library.runbooks, incident_type, kind.runbooks if kind else None)
+        events += [commands.attach_runbook(factory, incident, **attach_fields(runbook)) for runbook in runbooks]
+        return events + commands.roles_to_fill(factory, incident.id, kind.roles if kind else [])
+
+    # --- the timeline ----------------------------------------------------------------------
+
+    def log(self, incident_ref: str, text: str, kind: EntryKind = EntryKind.NOTE, at: datetime | None = None) -> list[Event]:
+        """A timeline entry; ``at`` backdates it."""
+        return [commands.log_entry(self.workspace.factory, self.get(incident_ref), text, kind, at)]
+
+    def log_line(self, incident_ref: str, line: str) -> list[Event]:
+        """What the scribe typed: ``14:32 text`` backdates, ``/decision …`` sets the kind."""
+        from warroom.domain.scribe import ScribeError, parse_scribe_line
+
+        try:
+            parsed = parse_scribe_line(line, self.now())
+        except ScribeError as exc:
+            raise DomainError(str(exc)) from None
+        return self.log(incident_ref, parsed.text, parsed.kind, parsed.at)
+
+    def entry_kind(self, name: str) -> EntryKind:
+        """A kind people may log (``note``, ``decision``…) from its name."""
+        try:
+            kind = EntryKind(name.lower())
+        except ValueError:
+            kind = None
+        if kind not in HUMAN_ENTRY_KINDS:
+            names = ", ".join(sorted(k.value for k in HUMAN_ENTRY_KINDS))
+            raise DomainError(f"unknown kind {name!r}: use {names}")
+        return kind
+
+    def when(self, text: str) -> datetime:
+        """``14:32`` (UTC today, yesterday if still to come) or ISO 8601."""
+        from warroom.domain.scribe import ScribeError, parse_when
+
+        try:
+            return parse_when(text, self.now())
+        except ScribeError as exc:
+            raise DomainError(str(exc)) from None
+
+    def amend(self, incident_ref: str, entry_ref: str, text: str) -> list[Event]:
+        return [commands.amend_entry(self.workspace.factory, self.get(incident_ref), entry_ref, text)]
+
+    def redact(self, incident_ref: str, entry_ref: str, reason: str) -> list[Event]:
+        return [commands.redact_entry(self.workspace.factory, self.get(incident_ref), entry_ref, reason)]
+
+    # --- severity, status, roles -----------------------------------------------------------
+
+    def update(
+        self,
+        incident_ref: str,
+        *,
+        severity: Severity | None = None,
+        status: Status | None = None,
+        title: str | None = None,
+        summary: str | None = None,
+        impact: str | None = None,
+    ) -> list[Event]:
+        """Change fields; refuses no-ops and transitions the lifecycle does not allow."""
+        return [
+            commands.update(
+                self.workspace.factory,
+                self.get(incident_ref),
+                severity=severity,
+                status=status,
+                title=title,
+                summary=summary,
+                impact=impact,
+            )
+        ]
+
+    def components_to_restore(self, incident_ref: str) -> list[str]:
+        """After resolving: the status-page components still shown as not operational."""
+        incident = self.get(incident_ref)
+        if incident.status is not Status.RESOLVED:
+            return []
+        return [name for name, state in incident.components.items() if state is not ComponentState.OPERATIONAL]
+
+    def restore_components(self, incident_ref: str, names: list[str]) -> list[Event]:
+        incident = self.get(incident_ref)
+        factory = self.workspace.factory
+        return [commands.set_component(factory, incident, name, ComponentState.OPERATIONAL) for name in names]
+
+    def assign(self, incident_ref: str, role: str, person: str | None) -> list[Event]:
+        """Give a role (``ic``, ``tech``, ``comms``, ``scribe`` or any name) or hand it over."""
+        return [commands.assign_role(self.workspace.factory, self.get(incident_ref), role, person)]
+
+    # --- checklists ------------------------------------------------------------------------
+
+    def attach_runbook(self, incident_ref: str, runbook: Runbook) -> list[Event]:
+        from warroom.runbooks.library import attach_fields
+
+        return [commands.attach_runbook(self.workspace.factory, self.get(incident_ref), **attach_fields(runbook))]
+
+    def toggle_step(self, incident_ref: str, step: StepRef) -> list[Event]:
+        """Tick an open step, untick a done one (only the ticks this person has seen)."""
+        incident = self.get(incident_ref)
+        found = self._step(incident, step)
+        factory = self.workspace.factory
+        if found.done:
+            return [commands.untick_step(factory, incident, step.runbook_id, step.step_id)]
+        return [commands.tick_step(factory, incident, step.runbook_id, step.step_id)]
+
+    def skip_step(self, incident_ref: str, step: StepRef, reason: str) -> list[Event]:
+        """Mark a step done by skipping it; the reason goes in the timeline."""
+        incident = self.get(incident_ref)
+        if self._step(incident, step).done:
+            raise DomainError("that step is already done; untick it first")
+        return [commands.tick_step(self.workspace.factory, incident, step.runbook_id, step.step_id, skipped_reason=reason)]
+
+    def next_step(self, incident_ref: str, preferred: StepRef | None = None) -> StepRef | None:
+        """The step one key ticks: ``preferred`` (under the cursor) if it is open, else the
+        first open step of the first checklist that has one."""
+        incident = self.get(incident_ref)
+        if preferred is not None:
+            checklist = incident.checklists.get(preferred.runbook_id)
+            step = checklist.step(preferred.step_id) if checklist else None
+            if step is not None and not step.done:
+                return preferred
+        for checklist in incident.checklists.values():
+            step = checklist.next_open()
+            if step is not None:
+                return StepRef(checklist.runbook_id, step.id)
+        return None
+
+    @staticmethod
+    def _step(incident: Incident, step: StepRef):
+        checklist = incident.checklists.get(step.runbook_id)
+        found = checklist.step(step.step_id) if checklist else None
+        if found is None:
+            raise DomainError(f"no step {step.step_id!r} in checklist {step.runbook_id!r}")
+        return found
+
+    # --- comms -----------------------------------------------------------------------------
+
+    def render(self, incident_ref: str, template_id: str) -> str:
+        """The template filled from the incident's live state."""
+        from warroom.comms.render import render
+
+        incident = self.get(incident_ref)
+        template = self.library.template(template_id)
+        return render(template, incident, self.now(), self.library.cadence_overrides(incident))
+
+    def save_draft(
+        self,
+        incident_ref: str,
+        template_id: str,
+        text: str,
+        bases: list[str],
+        send_to: CommsChannel | None = None,
+    ) -> list[Event]:
+        """A new version of a draft (unless it is the one already saved), and with
+        ``send_to`` the record that it went out there, which restarts the cadence."""
+        incident = self.get(incident_ref)
+        factory = self.workspace.factory
+        heads = incident.draft_heads(template_id)
+        unchanged = len(heads) == 1 and heads[0].text == text
+        events = [] if unchanged else [commands.save_draft(factory, incident, template_id, text, bases)]
+        if send_to is not None:
+            events.append(commands.mark_sent(factory, incident, template_id, send_to, text))
+        elif not events:
+            raise DomainError("no changes since the last saved version")
+        return events
+
+    def set_component(self, incident_ref: str, name: str, state: ComponentState) -> list[Event]:
+        return [commands.set_component(self.workspace.factory, self.get(incident_ref), name, state)]
+
+    def cadence(self, incident: Incident) -> Cadence:
+        """When the next update is due (the type's and the config's cadence applied)."""
+        from warroom.domain.cadence import cadence
+
+        return cadence(incident, self.now(), self.library.cadence_overrides(incident))
+
+    # --- follow-up and postmortem ----------------------------------------------------------
+
+    def promote_todo(self, incident_ref: str, entry_ref: str) -> list[Event]:
+        return [commands.promote_todo(self.workspace.factory, self.get(incident_ref), entry_ref)]
+
+    def add_action_item(self, incident_ref: str, text: str, **fields) -> list[Event]:
+        """``owner``, ``due``, ``priority``, ``type``."""
+        return [commands.add_action_item(self.workspace.factory, self.get(incident_ref), text, **fields)]
+
+    def update_action_item(self, incident_ref: str, item_id: str, **fields) -> list[Event]:
+        return [commands.update_action_item(self.workspace.factory, self.get(incident_ref), item_id, **fields)]
+
+    def set_milestone(self, incident_ref: str, milestone: Milestone, when: str) -> list[Event]:
+        """A milestone at ``when`` (``14:32`` or ISO 8601), checked for order."""
+        return [commands.set_milestone(self.workspace.factory, self.get(incident_ref), milestone, self.when(when))]
+
+    def set_postmortem_section(self, incident_ref: str, section: str, text: str) -> list[Event]:
+        return [commands.set_postmortem_section(self.workspace.factory, self.get(incident_ref), section, text)]
+
+    def metrics(self, incident_ref: str) -> IncidentMetrics:
+        from warroom.domain.metrics import incident_metrics
+
+        return incident_metrics(self.get(incident_ref), self.now())
+
+    def report(self) -> Report:
+        """MTTA/MTTR by SEV over every incident."""
+        from warroom.domain.metrics import report
+
+        return report(self.incidents(), self.now())
+
+    def postmortem(
+        self,
+        incident_ref: str,
+        *,
+        timeline_filter: TimelineFilter | None = None,
+        redacted: str = "mark",
+        local_tz: tzinfo | None = None,
+    ) -> str:
+        """The postmortem draft in Markdown. With a filter, the timeline section holds only
+        the matching entries (every other section is complete)."""
+        from warroom.export.markdown import to_markdown
+
+        incident = self.get(incident_ref)
+        if timeline_filter is not None and not timeline_filter.is_empty:
+            incident = incident.model_copy(update={"timeline": timeline_filter.apply(incident.timeline)})
+        return to_markdown(incident, self.now(), redacted=redacted, local_tz=local_tz)
+
+    @staticmethod
+    def write_file(path: str | Path, text: str) -> Path:
+        """Write ``text`` to ``path`` atomically (replacing it); raises OSError."""
+        from warroom.store.atomic import atomic_write
+
+        target = Path(path).expanduser()
+        atomic_write(target, text.encode("utf-8"))
+        return target
