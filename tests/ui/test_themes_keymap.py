@@ -17,6 +17,7 @@ from warroom.ui import keymap as keymap_module
 from warroom.ui.keymap import check_keymap, help_sections, key_for, own_bindings
 from warroom.ui.screens.declare import DeclareScreen
 from warroom.ui.screens.help import HelpScreen
+from warroom.ui.palette import palette_commands
 from warroom.ui.styles import NO_COLOR_SEVERITY_STYLES, palette, palette_for, severity_badge
 from warroom.ui.themes import DEFAULT_THEME, load_themes, shipped_theme_dir
 from warroom.ui.widgets.header import HeaderBar
@@ -228,7 +229,7 @@ async def test_palette_help_shows_the_current_key(make_app, sample_dir):
     app = make_app(sample_dir, poll_journals=False, config=Config(keymap={"incident.declare": "ctrl+d", "timeline.amend": "E"}))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        helps = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        helps = {c.title: c.help for c in palette_commands(app)}
         assert helps["Incident: Declare"] == "Declare a new incident (ctrl+d)"
         assert helps["Timeline: Amend entry"] == "Amend the selected entry (E)"
         assert helps["Incident: Set severity"].endswith("(s)")

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from warroom.domain.models import CommsChannel, ComponentState, DraftVersion
-
-
-@dataclass(frozen=True)
-class DraftAction:
-    """What the editor asks the app to do (the app owns the events)."""
-
-    kind: str
-    """``save``, ``send``, ``copy`` or ``write``."""
-    text: str
-    bases: list[str]
-    channel: CommsChannel | None = None
-    path: str | None = None
+from warroom.ui.screens.modal import Dialog
 
 
 class DraftEditor(Screen[None]):
@@ -61,7 +49,41 @@ class DraftEditor(Screen[None]):
     }
     """
 
-    def __init__(self, template_id: str, template_name: str, channel: CommsChannel, rendered: str, heads: list[DraftVersion], render_fresh, act) -> None:
+    class _DraftMessage(Message):
+        """Posted to the app (it owns the events); ``bases`` are the versions the text was
+        edited from."""
+
+        def __init__(self, editor: DraftEditor, text: str, bases: list[str]) -> None:
+            super().__init__()
+            self.editor = editor
+            self.text = text
+            self.bases = bases
+
+        @property
+        def control(self) -> DraftEditor:
+            return self.editor
+
+    class SaveRequested(_DraftMessage):
+        """Save the text as a new version (ctrl+s, or leaving with changes)."""
+
+    class CopyRequested(_DraftMessage):
+        """Put the text on the clipboard."""
+
+    class WriteRequested(_DraftMessage):
+        """Write the text to ``path``."""
+
+        def __init__(self, editor: DraftEditor, text: str, bases: list[str], path: str) -> None:
+            super().__init__(editor, text, bases)
+            self.path = path
+
+    class SendRequested(_DraftMessage):
+        """Save the text and record that it was sent to ``channel``."""
+
+        def __init__(self, editor: DraftEditor, text: str, bases: list[str], channel: CommsChannel) -> None:
+            super().__init__(editor, text, bases)
+            self.channel = channel
+
+    def __init__(self, template_id: str, template_name: str, channel: CommsChannel, rendered: str, heads: list[DraftVersion], render_fresh) -> None:
         super().__init__()
         self.template_id = template_id
         self._name = template_name
@@ -70,7 +92,6 @@ class DraftEditor(Screen[None]):
         self._heads = heads
         self._shown_head = len(heads) - 1
         self._render_fresh = render_fresh
-        self._act = act
         self._saved_text = heads[-1].text if heads else None
 
     def compose(self) -> ComposeResult:
@@ -120,29 +141,33 @@ class DraftEditor(Screen[None]):
         self._saved_text = version.text
         self._update_title()
 
+    def _ask_app(self, message: _DraftMessage) -> None:
+        # To the app directly: leaving posts a save as this screen goes away.
+        self.app.post_message(message)
+
     def action_save(self) -> None:
-        self._act(self, DraftAction("save", self.text, self._bases()))
+        self._ask_app(self.SaveRequested(self, self.text, self._bases()))
 
     def action_rerender(self) -> None:
         self.query_one(TextArea).text = self._render_fresh()
         self.notify("Filled from the incident's current state (ctrl+z undoes).", timeout=3)
 
     def action_copy(self) -> None:
-        self._act(self, DraftAction("copy", self.text, self._bases()))
+        self._ask_app(self.CopyRequested(self, self.text, self._bases()))
 
     def action_write(self) -> None:
         from warroom.ui.screens.pickers import TextPrompt
 
         def chosen(path: str | None) -> None:
             if path:
-                self._act(self, DraftAction("write", self.text, self._bases(), path=path))
+                self._ask_app(self.WriteRequested(self, self.text, self._bases(), path))
 
         self.app.push_screen(TextPrompt("Write the draft to a file", value=f"{self.template_id}.txt", hint="Path to write (it is replaced) · Enter writes"), chosen)
 
     def action_send(self) -> None:
         def chosen(channel: CommsChannel | None) -> None:
             if channel is not None:
-                self._act(self, DraftAction("send", self.text, self._bases(), channel=channel))
+                self._ask_app(self.SendRequested(self, self.text, self._bases(), channel))
 
         self.app.push_screen(ChannelPicker(self._channel), chosen)
 
@@ -154,18 +179,17 @@ class DraftEditor(Screen[None]):
 
     def action_leave(self) -> None:
         if self.text != (self._saved_text if self._saved_text is not None else self._rendered):
-            self._act(self, DraftAction("save", self.text, self._bases()))
+            self._ask_app(self.SaveRequested(self, self.text, self._bases()))
         self.dismiss(None)
 
 
-class ChannelPicker(ModalScreen[CommsChannel | None]):
+class ChannelPicker(Dialog[CommsChannel | None]):
     """Where did this update go?"""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="channel.cancel")]
     DEFAULT_CSS = """
     ChannelPicker {
-        align: center middle;
-        & > Vertical { width: 50; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+        & > Vertical { width: 50; }
         & OptionList { height: auto; }
         & Label { color: $text-muted; }
     }
@@ -188,14 +212,13 @@ class ChannelPicker(ModalScreen[CommsChannel | None]):
         self.dismiss(CommsChannel(event.option.id))
 
 
-class ComponentScreen(ModalScreen[tuple[str, ComponentState] | None]):
+class ComponentScreen(Dialog[tuple[str, ComponentState] | None]):
     """Set a status-page component's state: pick or type the component, then the state."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="component.cancel")]
     DEFAULT_CSS = """
     ComponentScreen {
-        align: center middle;
-        & > Vertical { width: 60; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+        & > Vertical { width: 60; }
         & OptionList { height: auto; max-height: 8; }
         & Label { color: $text-muted; }
     }
@@ -229,7 +252,7 @@ class ComponentScreen(ModalScreen[tuple[str, ComponentState] | None]):
         self.dismiss((name, ComponentState(event.option.id)))
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """A yes/no question (y / n)."""
 
     BINDINGS = [
@@ -238,8 +261,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
     DEFAULT_CSS = """
     ConfirmScreen {
-        align: center middle;
-        & > Vertical { width: 60; max-width: 100%; height: auto; border: thick $warning; background: $surface; padding: 0 1; }
+        & > Vertical { width: 60; border: thick $warning; }
     }
     """
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from warroom.domain.models import Impact, Scope, Severity, suggest_severity
+from warroom.ui.screens.modal import Dialog
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class DeclareRequest:
     incident_type: str | None = None
 
 
-class DeclareScreen(ModalScreen[DeclareRequest | None]):
+class DeclareScreen(Dialog[DeclareRequest | None]):
     """The declare dialog. Enter in any field declares; Escape cancels.
 
     | Key | Action |
@@ -39,17 +39,7 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
 
     DEFAULT_CSS = """
     DeclareScreen {
-        align: center middle;
-        & > Vertical {
-            width: 76;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
-            border: thick $error;
-            background: $surface;
-            padding: 0 1;
-        }
-        & Label.hint { color: $text-muted; }
+        & > Vertical { width: 76; border: thick $error; }
         & Input, & Select { margin: 1 0 0 0; }
         & Input:focus { background: $boost; }
         & Button { margin-left: 2; }

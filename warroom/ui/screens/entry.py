@@ -6,32 +6,23 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from warroom.domain.ids import short_id
 from warroom.domain.models import Incident, TimelineEntry
+from warroom.ui.screens.modal import Dialog
 from warroom.ui.widgets.timeline import describe_entry
 
 
-class EntryScreen(ModalScreen[None]):
+class EntryScreen(Dialog[None]):
     """Read-only view of one entry and its history."""
 
     BINDINGS = [
         Binding("escape,enter,q", "dismiss(None)", "Close", id="entry.close"),
     ]
     DEFAULT_CSS = """
-    EntryScreen {
-        align: center middle;
-        & > VerticalScroll {
-            width: 90;
-            max-width: 100%;
-            height: auto;
-            max-height: 90%;
-            border: thick $primary;
-            background: $surface;
-            padding: 0 1;
-        }
+    EntryScreen, RoleHistoryScreen {
+        & > VerticalScroll { width: 90; max-height: 90%; }
     }
     """
 
@@ -52,11 +43,10 @@ class EntryScreen(ModalScreen[None]):
             yield Static(history)
 
 
-class RoleHistoryScreen(ModalScreen[None]):
+class RoleHistoryScreen(Dialog[None]):
     """Every assignment and handover of the incident, oldest first."""
 
     BINDINGS = [Binding("escape,enter,q,h", "dismiss(None)", "Close", id="role_history.close")]
-    DEFAULT_CSS = EntryScreen.DEFAULT_CSS.replace("EntryScreen", "RoleHistoryScreen")
 
     def __init__(self, incident: Incident) -> None:
         super().__init__()

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
@@ -25,6 +25,7 @@ from warroom.domain.models import (
     Severity,
     format_duration,
 )
+from warroom.ui.screens.modal import Dialog
 
 _NEXT_STATUS = {
     ActionStatus.TODO: ActionStatus.IN_PROGRESS,
@@ -147,7 +148,7 @@ class ActionItemsScreen(Screen[None]):
             self._act(edit, self.refresh_items)
 
 
-class ActionItemForm(ModalScreen[ActionItemEdit | None]):
+class ActionItemForm(Dialog[ActionItemEdit | None]):
     """New or edited action item. Enter in any field saves; Esc cancels."""
 
     BINDINGS = [
@@ -156,8 +157,7 @@ class ActionItemForm(ModalScreen[ActionItemEdit | None]):
     ]
     DEFAULT_CSS = """
     ActionItemForm {
-        align: center middle;
-        & > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%; border: thick $primary; background: $surface; padding: 0 1; }
+        & > Vertical { width: 76; }
         & Input, & Select { margin: 1 0 0 0; }
         & Horizontal { height: auto; }
         & Horizontal > * { width: 1fr; }

@@ -7,13 +7,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from warroom.ui.keymap import help_sections, key_for
+from warroom.ui.screens.modal import Dialog
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """The keys of each pane and screen, with what they do and their binding id.
 
     Built from the real ``BINDINGS`` with the keymap applied, so it cannot drift from what
@@ -29,17 +29,11 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen {
-        align: center middle;
         & > VerticalScroll {
             width: 100;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
             border: round $primary;
             border-title-color: $primary;
             border-title-style: bold;
-            background: $surface;
-            padding: 0 1;
         }
         .help--section {
             margin-top: 1;

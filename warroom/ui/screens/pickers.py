@@ -5,41 +5,33 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from rich.text import Text
 
 from warroom.domain.models import CORE_ROLES, Severity, Status
+from warroom.ui.screens.modal import Dialog, ResultType
 from warroom.ui.styles import severity_badge, status_text
 
-_DIALOG_CSS = """
-{name} {{
-    align: center middle;
-    & > Vertical {{
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 1;
-    }}
-    & OptionList {{ height: auto; max-height: 12; }}
-    & Label.hint {{ color: $text-muted; }}
-}}
-"""
+
+class Picker(Dialog[ResultType]):
+    """A dialog with one list to choose from."""
+
+    DEFAULT_CSS = """
+    Picker {
+        & OptionList { height: auto; max-height: 12; }
+    }
+    """
 
 
-class SeverityPicker(ModalScreen[Severity | None]):
+class SeverityPicker(Picker[Severity | None]):
     """Choose a severity: arrows + Enter, or press 1-4."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="severity.cancel"),
         *(Binding(str(n), f"pick({n})", f"SEV{n}", show=False, id=f"severity.sev{n}") for n in range(1, 5)),
     ]
-    DEFAULT_CSS = _DIALOG_CSS.format(name="SeverityPicker")
 
     def __init__(self, current: Severity) -> None:
         super().__init__()
@@ -68,11 +60,10 @@ class SeverityPicker(ModalScreen[Severity | None]):
         self.dismiss(Severity(f"SEV{number}"))
 
 
-class StatusPicker(ModalScreen[Status | None]):
+class StatusPicker(Picker[Status | None]):
     """Choose the next status among the allowed transitions."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="status.cancel")]
-    DEFAULT_CSS = _DIALOG_CSS.format(name="StatusPicker")
 
     def __init__(self, current: Status, allowed: frozenset[Status]) -> None:
         super().__init__()
@@ -102,11 +93,10 @@ class StatusPicker(ModalScreen[Status | None]):
         self.dismiss(Status(event.option.id))
 
 
-class AssignRoleScreen(ModalScreen[tuple[str, str] | None]):
+class AssignRoleScreen(Picker[tuple[str, str] | None]):
     """Pick a role (or type a custom one) and the person taking it."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="assign.cancel")]
-    DEFAULT_CSS = _DIALOG_CSS.format(name="AssignRoleScreen")
 
     def __init__(self, roles: dict[str, str | None], role: str | None = None) -> None:
         super().__init__()
@@ -161,11 +151,10 @@ class AssignRoleScreen(ModalScreen[tuple[str, str] | None]):
             self.notify("Choose a role and type a name.", severity="warning")
 
 
-class TextPrompt(ModalScreen[str | None]):
+class TextPrompt(Dialog[str | None]):
     """One line of text: amend an entry, give a redaction reason, tell us your name."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
-    DEFAULT_CSS = _DIALOG_CSS.format(name="TextPrompt")
 
     def __init__(self, title: str, *, value: str = "", placeholder: str = "", hint: str = "Enter saves · Esc cancels", max_length: int = 4000) -> None:
         super().__init__()

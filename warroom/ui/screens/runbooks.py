@@ -6,15 +6,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from warroom.runbooks.model import Runbook
 from warroom.runbooks.parser import search_runbooks
+from warroom.ui.screens.modal import Dialog
 
 
-class RunbookPicker(ModalScreen[Runbook | None]):
+class RunbookPicker(Dialog[Runbook | None]):
     """Pick a runbook to attach to the incident."""
 
     BINDINGS = [
@@ -24,18 +24,8 @@ class RunbookPicker(ModalScreen[Runbook | None]):
     ]
     DEFAULT_CSS = """
     RunbookPicker {
-        align: center middle;
-        & > Vertical {
-            width: 80;
-            max-width: 100%;
-            height: auto;
-            max-height: 100%;
-            border: thick $primary;
-            background: $surface;
-            padding: 0 1;
-        }
+        & > Vertical { width: 80; }
         & OptionList { height: auto; max-height: 14; }
-        & Label.hint { color: $text-muted; }
     }
     """
 

@@ -8,6 +8,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from warroom.desk import StepRef
 from warroom.domain.models import Checklist, ChecklistStep, Incident
 
 _SEPARATOR = "\x1f"  # joins runbook id and step id in an option id
@@ -17,9 +18,9 @@ def _option_id(checklist: Checklist, step: ChecklistStep) -> str:
     return f"{checklist.runbook_id}{_SEPARATOR}{step.id}"
 
 
-def split_option_id(option_id: str) -> tuple[str, str]:
+def split_option_id(option_id: str) -> StepRef:
     runbook_id, step_id = option_id.split(_SEPARATOR, 1)
-    return runbook_id, step_id
+    return StepRef(runbook_id, step_id)
 
 
 class ChecklistPane(OptionList):
@@ -47,16 +48,30 @@ class ChecklistPane(OptionList):
     }
     """
 
-    class StepChosen(Message):
-        """The user asked to ``toggle``, ``skip`` or ``copy`` a step."""
-
-        def __init__(self, runbook_id: str, step_id: str, intent: str) -> None:
+    class _Posted(Message):
+        def __init__(self, pane: ChecklistPane) -> None:
             super().__init__()
-            self.runbook_id = runbook_id
-            self.step_id = step_id
-            self.intent = intent
+            self.pane = pane
 
-    class AttachRequested(Message):
+        @property
+        def control(self) -> ChecklistPane:
+            return self.pane
+
+    class _StepMessage(_Posted):
+        def __init__(self, pane: ChecklistPane, step: StepRef) -> None:
+            super().__init__(pane)
+            self.step = step
+
+    class ToggleRequested(_StepMessage):
+        """Space (or Enter): tick the step, or untick it if it is done."""
+
+    class SkipRequested(_StepMessage):
+        """The user wants to skip the step (a reason will be asked)."""
+
+    class CopyRequested(_StepMessage):
+        """The user wants the step's command on the clipboard."""
+
+    class AttachRequested(_Posted):
         """The user wants to attach a runbook."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -64,8 +79,11 @@ class ChecklistPane(OptionList):
         self._signature: tuple = ()
 
     def show(self, incident: Incident | None) -> None:
-        """Re-render the checklists, keeping the cursor on the same step."""
+        """Re-render the checklists, keeping the cursor on the same step; the border
+        counts the steps done of every checklist."""
         checklists = list(incident.checklists.values()) if incident else []
+        progress = [c.progress for c in checklists]
+        self.border_subtitle = f"{sum(d for d, _ in progress)}/{sum(t for _, t in progress)}" if checklists else ""
         signature = tuple(
             (c.runbook_id, c.title, tuple((s.id, tuple(s.ticks)) for s in c.steps)) for c in checklists
         )
@@ -140,14 +158,13 @@ class ChecklistPane(OptionList):
 
     def highlight_next_open(self, incident: Incident) -> None:
         """After a tick: move on to the next open step of the same checklist (or any)."""
-        current = self.highlighted_option_id
+        current = self.highlighted_step
         checklists = list(incident.checklists.values())
         if current:
-            runbook_id, step_id = split_option_id(current)
-            checklist = incident.checklists.get(runbook_id)
+            checklist = incident.checklists.get(current.runbook_id)
             if checklist:
                 ids = [s.id for s in checklist.steps]
-                after = ids.index(step_id) + 1 if step_id in ids else 0
+                after = ids.index(current.step_id) + 1 if current.step_id in ids else 0
                 following = next((s for s in checklist.steps[after:] if not s.done), None)
                 if following is not None:
                     self.highlighted = self.get_option_index(_option_id(checklist, following))
@@ -156,24 +173,29 @@ class ChecklistPane(OptionList):
         if target:
             self.highlighted = self.get_option_index(target)
 
-    def _choose(self, intent: str) -> None:
+    @property
+    def highlighted_step(self) -> StepRef | None:
+        """The step under the cursor (None on a heading or an empty pane)."""
         option_id = self.highlighted_option_id
-        if option_id:
-            runbook_id, step_id = split_option_id(option_id)
-            self.post_message(self.StepChosen(runbook_id, step_id, intent))
+        return split_option_id(option_id) if option_id else None
+
+    def _post_for_step(self, message_type: type[_StepMessage]) -> None:
+        step = self.highlighted_step
+        if step is not None:
+            self.post_message(message_type(self, step))
 
     def action_toggle(self) -> None:
-        self._choose("toggle")
+        self._post_for_step(self.ToggleRequested)
 
     def action_skip(self) -> None:
-        self._choose("skip")
+        self._post_for_step(self.SkipRequested)
 
     def action_copy(self) -> None:
-        self._choose("copy")
+        self._post_for_step(self.CopyRequested)
 
     def action_attach(self) -> None:
-        self.post_message(self.AttachRequested())
+        self.post_message(self.AttachRequested(self))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self._choose("toggle")
+        self._post_for_step(self.ToggleRequested)

@@ -33,12 +33,27 @@ class CommsPane(OptionList):
     """
 
     class DraftRequested(Message):
-        def __init__(self, template_id: str) -> None:
+        """The user wants to draft an update from ``template_id``."""
+
+        def __init__(self, pane: CommsPane, template_id: str) -> None:
             super().__init__()
+            self.pane = pane
             self.template_id = template_id
+
+        @property
+        def control(self) -> CommsPane:
+            return self.pane
 
     class ComponentRequested(Message):
         """The user wants to change a status-page component."""
+
+        def __init__(self, pane: CommsPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+        @property
+        def control(self) -> CommsPane:
+            return self.pane
 
     def show(self, templates: dict[str, Template], incident: Incident | None) -> None:
         signature = (
@@ -80,7 +95,7 @@ class CommsPane(OptionList):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.post_message(self.DraftRequested(event.option.id))
+            self.post_message(self.DraftRequested(self, event.option.id))
 
     def action_component(self) -> None:
-        self.post_message(self.ComponentRequested())
+        self.post_message(self.ComponentRequested(self))

@@ -33,9 +33,14 @@ class IncidentList(OptionList):
     class Selected(Message):
         """The user chose an incident."""
 
-        def __init__(self, incident_id: str) -> None:
+        def __init__(self, incident_list: IncidentList, incident_id: str) -> None:
             super().__init__()
+            self.incident_list = incident_list
             self.incident_id = incident_id
+
+        @property
+        def control(self) -> IncidentList:
+            return self.incident_list
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -67,10 +72,10 @@ class IncidentList(OptionList):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.post_message(self.Selected(event.option.id))
+            self.post_message(self.Selected(self, event.option.id))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # Moving the highlight switches the incident too: one key less at 3 a.m.
         event.stop()
         if event.option.id and self.has_focus:
-            self.post_message(self.Selected(event.option.id))
+            self.post_message(self.Selected(self, event.option.id))

@@ -36,12 +36,25 @@ class RosterList(OptionList):
     class HistoryRequested(Message):
         """The user wants the full history of role changes."""
 
+        def __init__(self, roster: RosterList) -> None:
+            super().__init__()
+            self.roster = roster
+
+        @property
+        def control(self) -> RosterList:
+            return self.roster
+
     class AssignRequested(Message):
         """The user wants to (re)assign ``role``."""
 
-        def __init__(self, role: str) -> None:
+        def __init__(self, roster: RosterList, role: str) -> None:
             super().__init__()
+            self.roster = roster
             self.role = role
+
+        @property
+        def control(self) -> RosterList:
+            return self.roster
 
     def show(self, incident: Incident | None) -> None:
         self._incident = incident
@@ -72,7 +85,7 @@ class RosterList(OptionList):
             self.highlighted = highlighted
 
     def action_history(self) -> None:
-        self.post_message(self.HistoryRequested())
+        self.post_message(self.HistoryRequested(self))
 
     def on_resize(self) -> None:
         self.show(getattr(self, "_incident", None))
@@ -80,4 +93,4 @@ class RosterList(OptionList):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.post_message(self.AssignRequested(event.option.id))
+            self.post_message(self.AssignRequested(self, event.option.id))

@@ -31,8 +31,16 @@ class SearchBar(Input):
     class Cancelled(Message):
         """Esc: drop the filter."""
 
+        def __init__(self, search_bar: SearchBar) -> None:
+            super().__init__()
+            self.search_bar = search_bar
+
+        @property
+        def control(self) -> SearchBar:
+            return self.search_bar
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder=PLACEHOLDER, id=id, max_length=300)
 
     def action_cancel(self) -> None:
-        self.post_message(self.Cancelled())
+        self.post_message(self.Cancelled(self))

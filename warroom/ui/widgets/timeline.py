@@ -86,26 +86,43 @@ class TimelineView(ScrollView, can_focus=True):
     local_time: reactive[bool] = reactive(False)
     """Show times in the machine's local zone instead of UTC."""
 
-    class EntryChosen(Message):
-        """The user asked for something to be done with an entry (``details``, ``amend``,
-        ``redact``)."""
-
-        def __init__(self, entry: TimelineEntry, intent: str) -> None:
+    class _Posted(Message):
+        def __init__(self, timeline: TimelineView) -> None:
             super().__init__()
-            self.entry = entry
-            self.intent = intent
+            self.timeline = timeline
 
-    class SearchRequested(Message):
+        @property
+        def control(self) -> TimelineView:
+            return self.timeline
+
+    class _EntryMessage(_Posted):
+        def __init__(self, timeline: TimelineView, entry: TimelineEntry) -> None:
+            super().__init__(timeline)
+            self.entry = entry
+
+    class DetailsRequested(_EntryMessage):
+        """Enter on an entry: show it whole, with every revision."""
+
+    class AmendRequested(_EntryMessage):
+        """The user wants to change the entry's text (the original is kept)."""
+
+    class RedactRequested(_EntryMessage):
+        """The user wants to hide the entry's text."""
+
+    class PromoteRequested(_EntryMessage):
+        """The user wants this /todo to become an action item."""
+
+    class SearchRequested(_Posted):
         """The user pressed / to search the timeline."""
 
-    class FilterCleared(Message):
+    class FilterCleared(_Posted):
         """The filter was removed (Esc in the timeline)."""
 
-    class CursorMoved(Message):
+    class CursorMoved(_Posted):
         """The selected entry changed (the detail line follows it)."""
 
-        def __init__(self, entry: TimelineEntry | None) -> None:
-            super().__init__()
+        def __init__(self, timeline: TimelineView, entry: TimelineEntry | None) -> None:
+            super().__init__(timeline)
             self.entry = entry
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -174,7 +191,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._cache.pop(("line", old), None)
         self._cache.pop(("line", new), None)
         self.refresh()
-        self.post_message(self.CursorMoved(self.selected))
+        self.post_message(self.CursorMoved(self, self.selected))
 
     def watch_local_time(self) -> None:
         self._cache.clear()
@@ -266,29 +283,29 @@ class TimelineView(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self._move_to(len(self._entries) - 1)
 
-    def _choose(self, intent: str) -> None:
+    def _post_for_entry(self, message_type: type[_EntryMessage]) -> None:
         if self.selected is not None:
-            self.post_message(self.EntryChosen(self.selected, intent))
+            self.post_message(message_type(self, self.selected))
 
     def action_details(self) -> None:
-        self._choose("details")
+        self._post_for_entry(self.DetailsRequested)
 
     def action_amend(self) -> None:
-        self._choose("amend")
+        self._post_for_entry(self.AmendRequested)
 
     def action_redact(self) -> None:
-        self._choose("redact")
+        self._post_for_entry(self.RedactRequested)
 
     def action_promote(self) -> None:
-        self._choose("promote")
+        self._post_for_entry(self.PromoteRequested)
 
     def action_search(self) -> None:
-        self.post_message(self.SearchRequested())
+        self.post_message(self.SearchRequested(self))
 
     def action_clear_filter(self) -> None:
         if not self._filter.is_empty:
             self.set_filter(TimelineFilter())
-            self.post_message(self.FilterCleared())
+            self.post_message(self.FilterCleared(self))
 
     def on_click(self, event) -> None:
         index = self.scroll_offset.y + event.y
