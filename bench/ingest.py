@@ -30,7 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 from _common import BENCH, log, row, summary  # noqa: E402
-from _server import BenchServer  # noqa: E402
+
+# The tests' launcher: one way to run a real server on a free port, for tests and benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from serverproc import ServerProcess  # noqa: E402
 
 from warroom.domain import commands  # noqa: E402
 from warroom.domain.models import Severity  # noqa: E402
@@ -106,7 +109,7 @@ def raw_sqlite(root: Path, declared, events, reps: int = 3) -> list[float]:
 
 
 def with_pollers(root: Path, declared_body: bytes, bodies: list[bytes], n_total: int, pollers: int) -> dict:
-    server = BenchServer(root / "server-polled")
+    server = ServerProcess(root / "server-polled")
     token = server.add_token("loader")
     proc = None
     try:
@@ -143,7 +146,7 @@ def measure(events: int = 20_000, pollers: int = 50) -> list[dict]:
         declared, evs = make_events(root, events)
         declared_body = body(declared)
         bodies = [body(evs[i:i + BATCH]) for i in range(0, len(evs), BATCH)]
-        server = BenchServer(root / "server-alone")
+        server = ServerProcess(root / "server-alone")
         token = server.add_token("loader")
         try:
             server.start()

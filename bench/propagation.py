@@ -30,7 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 from _common import log, row, summary  # noqa: E402
-from _server import BenchServer  # noqa: E402
+
+# The tests' launcher: one way to run a real server on a free port, for tests and benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from serverproc import ServerProcess  # noqa: E402
 
 from warroom.domain import commands  # noqa: E402
 from warroom.domain.models import Severity  # noqa: E402
@@ -55,7 +58,7 @@ def round_trips(url: str, count: int) -> list[float]:
     return out
 
 
-def client_propagation(server: BenchServer, tokens: dict[str, str], root: Path, count: int) -> tuple[list[float], list[float]]:
+def client_propagation(server: ServerProcess, tokens: dict[str, str], root: Path, count: int) -> tuple[list[float], list[float]]:
     """(push → B's feed returns, push round trip) per event."""
     ws = Workspace(root / "p4-clients", "alice")
     ws.load()
@@ -111,7 +114,7 @@ def client_propagation(server: BenchServer, tokens: dict[str, str], root: Path, 
     return latencies, pushes
 
 
-def engine_propagation(server: BenchServer, tokens: dict[str, str], root: Path, count: int) -> list[float]:
+def engine_propagation(server: ServerProcess, tokens: dict[str, str], root: Path, count: int) -> list[float]:
     """Workspace.record on A → ingested (journalled + folded) on B, through both engines."""
     ws_a = Workspace(root / "p4-engine-a", "alice")
     ws_b = Workspace(root / "p4-engine-b", "bob")
@@ -166,7 +169,7 @@ def engine_propagation(server: BenchServer, tokens: dict[str, str], root: Path, 
 
 def measure(count: int = 500) -> list[dict]:
     root = Path(tempfile.mkdtemp(prefix="warroom-bench-p4-"))
-    server = BenchServer(root / "server")
+    server = ServerProcess(root / "server")
     tokens = {name: server.add_token(name) for name in ("alice", "bob")}
     try:
         server.start()

@@ -28,7 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PYTHON, ROOT, Tmux, cli_env, contains, line_matches, row, summary, warroom_command  # noqa: E402
-from _server import BenchServer  # noqa: E402
+
+# The tests' launcher: one way to run a real server on a free port, for tests and benchmarks.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from serverproc import ServerProcess  # noqa: E402
 
 TITLE = "Screen to screen bench"
 
@@ -48,7 +51,7 @@ def measure(count: int = 40, *, p4: dict | None = None, tmux: Tmux | None = None
     own_tmux = tmux is None
     tmux = tmux or Tmux()
     root = Path(tempfile.mkdtemp(prefix="warroom-bench-p8-"))
-    server = BenchServer(root / "server")
+    server = ServerProcess(root / "server")
     people = {}
     sessions = []
     latencies: list[float] = []

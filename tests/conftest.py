@@ -1,19 +1,22 @@
-"""Shared fixtures: a frozen clock, a throwaway copy of the sample incidents, and an app
-factory with everything that moves pinned (clock, theme, size, cursor blink)."""
+"""Fixtures every layer shares: isolated config and data dirs, a frozen clock, a throwaway
+copy of the sample incidents, and real sync servers (``server_factory``).
+
+Per layer: ``server/conftest.py`` starts one shared server per module (``server``), and
+``ui/conftest.py`` builds apps with everything that moves pinned (``make_app``).
+"""
 
 from __future__ import annotations
 
-import random
 import shutil
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from serverproc import ServerProcess
+
 from warroom.domain.clock import FixedClock
-from warroom.domain.ids import uuid7
-from warroom.store.config import Config
-from warroom.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_INCIDENTS = ROOT / "sample_data" / "incidents"
@@ -57,18 +60,15 @@ def empty_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_app(clock):
-    """Build a WarRoomApp on a data dir with a frozen clock and the default theme."""
-    from warroom.ui.app import WarRoomApp
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Make (not start) servers on fresh data dirs; all are killed at the end of the test."""
+    made: list[ServerProcess] = []
 
-    def factory(data_dir: Path, *, user: str = "alice", **kwargs) -> WarRoomApp:
-        workspace = Workspace(data_dir, user, clock)
-        rng = random.Random(1234)  # ids show on screen (short ids): make them repeatable
-        workspace.factory.new_id = lambda now: uuid7(now, rng.randbytes(10))
-        kwargs.setdefault("config", Config())
-        kwargs.setdefault("theme", "warroom-dark")
-        kwargs.setdefault("save_settings", False)
-        kwargs.setdefault("cursor_blink", False)
-        return WarRoomApp(workspace, clock=clock, **kwargs)
+    def make(name: str = "server", **kwargs) -> ServerProcess:
+        server = ServerProcess(tmp_path / name, **kwargs)
+        made.append(server)
+        return server
 
-    return factory
+    yield make
+    for server in made:
+        server.kill()

@@ -2,7 +2,8 @@
 
 ``ServerProcess`` runs ``python -m warroom.server`` on 127.0.0.1 and a free port, waits for
 ``/v1/health``, and can stop it gracefully (SIGTERM), kill it (SIGKILL, for chaos tests) and
-start it again on the same data dir and port.
+start it again on the same data dir and port. The benchmarks in ``bench/`` use it too, so it
+does not depend on pytest (the fixtures that build on it are in the conftest files).
 
 ``Replica`` is one client: a Workspace on its own data dir plus a SyncEngine. Workspace is not
 thread-safe, so every touch of it (the engine's ingest and the test's own actions) goes
@@ -21,11 +22,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from warroom.domain import commands
 from warroom.domain.events import Event
@@ -85,6 +85,7 @@ class ServerProcess:
 
     def add_token(self, name: str, *, admin: bool = False) -> str:
         """Create a token directly in the database (works whether or not it is running)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         store = EventStore(self.db_path, dedupe=None)
         try:
             return create_token(store, name, admin=admin)
@@ -101,7 +102,9 @@ class ServerProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        # Only what this server is given: a WARROOM_* variable of the caller's must not leak in.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
+        env = {**inherited, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(
             self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env
         )
@@ -139,6 +142,12 @@ class ServerProcess:
             self.proc.wait(10)
         self._close_log()
 
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.kill()
+
     def restart(self) -> "ServerProcess":
         self.kill()
         return self.start()
@@ -168,21 +177,6 @@ class ServerProcess:
             return {row[0] for row in conn.execute("SELECT event_id FROM events")}
         finally:
             conn.close()
-
-
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """Make (not start) servers on fresh data dirs; all are killed at the end of the test."""
-    made: list[ServerProcess] = []
-
-    def make(name: str = "server", **kwargs) -> ServerProcess:
-        server = ServerProcess(tmp_path / name, **kwargs)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.kill()
 
 
 # --- client replicas ----------------------------------------------------------------------

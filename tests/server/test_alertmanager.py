@@ -42,7 +42,7 @@ except ImportError:  # tests/ collected as a package
 
 HTTP = httpx.Client(timeout=30)
 
-SEVERITY_MAP = """\
+ALERT_SEVERITY_MAP = """\
 label = "severity"
 default = "SEV3"
 
@@ -53,18 +53,6 @@ error = "SEV2"
 warning = "SEV3"
 info = "SEV4"
 """
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("alerts")
-    mapping = root / "alert-severity.toml"
-    mapping.write_text(SEVERITY_MAP)
-    proc = ServerProcess(root / "data", extra_args=["--alert-severity-map", str(mapping)])
-    proc.tokens = {name: proc.add_token(name) for name in ("alertmanager", "alice", "carol")}
-    proc.start()
-    yield proc
-    proc.kill()
 
 
 # --- helpers -----------------------------------------------------------------------------------

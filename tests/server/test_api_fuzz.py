@@ -59,22 +59,18 @@ def tally():
     write_tally(TRIED)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    proc = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data")
-    proc.token = proc.add_token("alice")
-    proc.add_token("bob")
-    proc.start()
+@pytest.fixture(scope="module", autouse=True)
+def seeded(server):
+    """The shared server with an incident of alice's to aim at (its events pushed first)."""
+    server.token = server.tokens["alice"]
     clock = SystemClock()
-    proc.factory = EventFactory("alice", clock, HybridClock(clock, uuid7(clock.now())[-8:]))
-    declared = declare(proc.factory, title="Fuzz target", severity=Severity.SEV3)
-    proc.incident = fold_incident(declared[0].incident_id, declared)
-    seeded = [*declared, *(log_entry(proc.factory, proc.incident, f"seed {i}") for i in range(3))]
+    server.factory = EventFactory("alice", clock, HybridClock(clock, uuid7(clock.now())[-8:]))
+    declared = declare(server.factory, title="Fuzz target", severity=Severity.SEV3)
+    server.incident = fold_incident(declared[0].incident_id, declared)
+    seeded = [*declared, *(log_entry(server.factory, server.incident, f"seed {i}") for i in range(3))]
     body = {"events": [json.loads(e.model_dump_json()) for e in seeded]}
-    response = httpx.post(f"{proc.url}/v1/events", json=body, headers=headers(proc), timeout=30)
+    response = httpx.post(f"{server.url}/v1/events", json=body, headers=headers(server), timeout=30)
     assert response.status_code == 200 and response.json()["accepted"] == 5, response.text
-    yield proc
-    proc.kill()
 
 
 def headers(server: ServerProcess) -> dict[str, str]:

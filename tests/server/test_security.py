@@ -40,16 +40,6 @@ HTTP = httpx.Client(timeout=30)
 PUBLIC_ROUTES = {"/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    proc = ServerProcess(tmp_path_factory.mktemp("security") / "data")
-    proc.tokens = {name: proc.add_token(name) for name in ("alice", "bob", "carol")}
-    proc.tokens["root"] = proc.add_token("root", admin=True)
-    proc.start()
-    yield proc
-    proc.kill()
-
-
 def auth(server: ServerProcess, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {server.tokens[user]}"}
 

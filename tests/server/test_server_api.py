@@ -30,19 +30,6 @@ except ImportError:  # tests/ collected as a package
 HTTP = httpx.Client(timeout=40)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    proc = ServerProcess(tmp_path_factory.mktemp("api") / "data")
-    proc.tokens = {
-        "alice": proc.add_token("alice"),
-        "bob": proc.add_token("bob"),
-        "root": proc.add_token("root", admin=True),
-    }
-    proc.start()
-    yield proc
-    proc.kill()
-
-
 def auth(server: ServerProcess, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {server.tokens[user]}"}
 

@@ -36,14 +36,13 @@ from warroom.store.workspace import Workspace
 
 try:
     from long_run import CI, LONG, run_chaos
-    from serverproc import Replica, ServerProcess, server_factory, wait_until
+    from serverproc import Replica, ServerProcess, wait_until
     from tcp_proxy import ChaosProxy
 except ImportError:  # tests/ collected as a package
     from tests.long_run import CI, LONG, run_chaos
-    from tests.serverproc import Replica, ServerProcess, server_factory, wait_until
+    from tests.serverproc import Replica, ServerProcess, wait_until
     from tests.tcp_proxy import ChaosProxy
 
-__all__ = ["server_factory"]  # a fixture, used by name
 
 REPO = Path(__file__).resolve().parents[2]
 

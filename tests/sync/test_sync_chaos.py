@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from warroom.domain.models import Severity
 
 try:
-    from serverproc import Replica, all_server_events, server_factory, state_hash, wait_until
+    from serverproc import Replica, all_server_events, state_hash, wait_until
 except ImportError:  # tests/ collected as a package
-    from tests.serverproc import Replica, all_server_events, server_factory, state_hash, wait_until
+    from tests.serverproc import Replica, all_server_events, state_hash, wait_until
 
-__all__ = ["server_factory"]  # a fixture, used by name
 
 CLIENTS = 3
 EVENTS_PER_CLIENT = 150

@@ -15,11 +15,10 @@ from warroom.store.workspace import Workspace
 from warroom.cli.sync import login_main, sync_main, try_push
 
 try:
-    from serverproc import Replica, all_server_events, server_factory, state_hash, wait_until
+    from serverproc import Replica, all_server_events, state_hash, wait_until
 except ImportError:  # tests/ collected as a package
-    from tests.serverproc import Replica, all_server_events, server_factory, state_hash, wait_until
+    from tests.serverproc import Replica, all_server_events, state_hash, wait_until
 
-__all__ = ["server_factory"]  # a fixture, used by name
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.timeline import TimelineView
 
 try:
-    from serverproc import Replica, server_factory
+    from serverproc import Replica
 except ImportError:  # tests/ collected as a package
-    from tests.serverproc import Replica, server_factory
+    from tests.serverproc import Replica
 
-__all__ = ["server_factory"]
 
 
 def make_synced_app(data_dir, name, server, token, clock=None):
