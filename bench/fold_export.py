@@ -5,7 +5,7 @@
 The events are read from the journal once (not timed); then ``fold_incident`` (sort by
 (hlc, actor, id), apply every event) is timed, one warm-up then ``--reps`` repetitions.
 
-The Markdown export is looked up in ``warroom.export`` (issue 6): any public function there
+The Markdown export is looked up in ``warroom.export``: any public function there
 whose name mentions "markdown" is called with the folded incident. While there is none, the
 row says "not available yet" (met = None) rather than failing.
 """
@@ -53,7 +53,7 @@ def find_markdown_exporter():
             ):
                 found.append((name, obj))
     if not found:
-        return None, "no Markdown exporter in warroom.export yet (issue 6)"
+        return None, "no Markdown exporter in warroom.export"
     found.sort(key=lambda item: PREFERRED.index(item[0]) if item[0] in PREFERRED else len(PREFERRED))
     return found[0][1], None
 

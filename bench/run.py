@@ -1,4 +1,4 @@
-"""Run every benchmark of issue 7 (P1-P8), print a table and write bench/results.json.
+"""Run every benchmark (P1-P8), print a table and write bench/results.json.
 
     python bench/run.py            # full sizes (100k entries, 500 events...), a few minutes
     python bench/run.py --quick    # smaller sizes, under a minute

@@ -1,5 +1,5 @@
-"""Metrics with a frozen clock and ``warroom report`` over several incidents with known times
-(issue 6): counts by SEV and status, MTTA and MTTR by SEV, the date range, text and JSON."""
+"""Metrics with a frozen clock and ``warroom report`` over several incidents with known times:
+counts by SEV and status, MTTA and MTTR by SEV, the date range, text and JSON."""
 
 from __future__ import annotations
 

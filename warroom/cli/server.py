@@ -53,7 +53,7 @@ def _run_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve without tokens: anyone who can reach the port can read and write everything",
     )
-    # Alert intake (issue 9): how POST /v1/hooks/alertmanager maps alert labels to SEV levels.
+    # Alert intake: how POST /v1/hooks/alertmanager maps alert labels to SEV levels.
     parser.add_argument(
         "--alert-severity-map",
         type=Path,
@@ -159,7 +159,7 @@ def _run_main(argv: list[str]) -> int:
         )
         return 2
 
-    # Alert intake (issue 9): a bad severity map stops the start, with the reason.
+    # Alert intake: a bad severity map stops the start, with the reason.
     severity_map = None
     if args.alert_severity_map is not None:
         from warroom.server.alertmanager import load_severity_map
