@@ -236,6 +236,27 @@ async def test_palette_help_shows_the_current_key(make_app, sample_dir):
         assert "Help: Keys" in helps and helps["Help: Keys"].endswith("(?)")
 
 
+async def test_the_palette_finds_and_runs_a_warroom_command(make_app, sample_dir):
+    from textual.command import CommandList, CommandPalette
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"declare")
+        hits = app.screen.query_one(CommandList)
+        for _ in range(100):  # the palette asks its providers in the background
+            await pilot.pause(0.05)
+            if hits.option_count:
+                break
+        assert "Incident: Declare" in str(hits.get_option_at_index(0).prompt)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DeclareScreen)
+
+
 async def test_question_mark_shows_every_pane_and_closes(make_app, sample_dir):
     app = make_app(sample_dir, poll_journals=False, config=Config(keymap={"incident.declare": "ctrl+d"}))
     async with app.run_test(size=(80, 24)) as pilot:
