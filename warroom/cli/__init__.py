@@ -1,8 +1,9 @@
 """The command line: ``warroom`` opens the TUI; every other command is scriptable.
 
 One module per command group: ``incidents`` (list, declare, log, set, assign, amend, redact,
-show), ``comms``, ``export`` (export, import, report), ``sync`` (login, sync), ``server``,
-``runbooks`` (lint) and ``tui`` (the console, demo, web); ``common`` holds what they share.
+show), ``comms``, ``export`` (export, import, report; ``timeline_import`` reads and previews
+timelines for import), ``milestone``, ``sync`` (login, sync), ``server``, ``runbooks`` (lint)
+and ``tui`` (the console, demo, web); ``common`` holds what they share.
 Commands parse with argparse and call the desk (``warroom.desk``) for every use-case.
 
 Start-up matters (an IC opens this under stress), so heavy modules (Textual, httpx, the
@@ -39,9 +40,10 @@ _PASSTHROUGH = {
     "export": "export an incident: Markdown postmortem draft or lossless JSON",
     "import": "import timeline notes (or a JSON export) into an incident",
     "report": "incident counts, MTTA and MTTR by SEV over a date range",
+    "milestone": "show or set an incident's milestones (detected, declared, mitigated…)",
 }
 # These open the data dir, so global options given before the command are passed on.
-_USES_WORKSPACE = {"sync", "comms", "export", "import", "report"}
+_USES_WORKSPACE = {"sync", "comms", "export", "import", "report", "milestone"}
 _GLOBAL_VALUE_OPTIONS = {"--data-dir", "--as", "--theme", "--server"}
 """Top-level options that take a separate value (so the value is not mistaken for a command)."""
 
@@ -85,6 +87,10 @@ def _passthrough(name: str, argv: list[str]) -> int:
         from warroom.cli.comms import main as comms_main
 
         return comms_main(argv)
+    if name == "milestone":
+        from warroom.cli.milestone import milestone_main
+
+        return milestone_main(argv)
     if name in ("export", "import", "report"):
         from warroom.cli import export
 

@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from warroom.cli.common import EXIT_OK, CliError, after_write, open_desk, record, run_command
+from warroom.cli.common import EXIT_OK, CliError, after_write, open_desk, run_command
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -125,19 +125,23 @@ def _import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warroom import",
         description=(
-            "Import timeline notes (lines such as '14:32 - Alert fired', '2026-03-30 14:32 UTC …', "
-            "or a Markdown table with Time and Event columns) as backdated entries of an incident; "
-            "or, with --json, a JSON export of an incident. Nothing is imported while a line "
-            "cannot be read, unless --skip-bad."
+            "Import a timeline as people write it (lines such as '14:32 - Alert fired', "
+            "'* 8:00 AM - …', 'At 2017/01/31 6pm UTC, we …', or a Markdown table with a time "
+            "and an event column) as backdated entries of an incident; or, with --json, a JSON "
+            "export of an incident. A preview shows how every line was read before anything "
+            "is written. Nothing is imported while a line cannot be read, unless --skip-bad."
         ),
     )
     _common(parser)
     parser.add_argument("file", help="the notes (or JSON export) to read; - for stdin")
     parser.add_argument("--incident", metavar="ID", help="the incident the notes belong to")
-    parser.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="date of times given without one (default: today, UTC)")
-    parser.add_argument("--tz", metavar="ZONE", help="time zone of times given without one (default: UTC)")
+    parser.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="date of times given without one (default: the notes' own, else today, UTC)")
+    parser.add_argument("--tz", metavar="ZONE", help="time zone of times given without one (default: the notes' own declaration, else UTC)")
     parser.add_argument("--skip-bad", action="store_true", help="import the readable lines and skip the others")
     parser.add_argument("--json", action="store_true", help="FILE is a JSON export (warroom export --format json)")
+    from warroom.cli.timeline_import import add_note_options
+
+    add_note_options(parser)
     return parser
 
 
@@ -167,34 +171,9 @@ def _import_json(args, text: str) -> int:
 
 
 def _import_notes(args, text: str) -> int:
-    from warroom.domain.ids import short_id
-    from warroom.export.importer import build_events, parse_notes
+    from warroom.cli.timeline_import import import_notes
 
-    zone = _zone(args.tz)
-    desk = open_desk(args)
-    incident = desk.get(args.incident)
-    now = desk.now()
-    default_date = args.date or now.date()
-    result = parse_notes(text, default_date=default_date, now=now, **({"tz": zone} if zone else {}))
-    for error in result.errors:
-        prefix = "skipped " if args.skip_bad else ""
-        print(f"{prefix}line {error.line_no}: {error.reason}", file=sys.stderr)
-    if result.errors and not args.skip_bad:
-        good = len(result.entries)
-        raise CliError(
-            f"{len(result.errors)} line(s) cannot be read, so nothing was imported: fix them, "
-            f"or pass --skip-bad to import the {good} readable one(s)"
-        )
-    if not result.entries:
-        raise CliError(f"no timeline entries found in {args.file}")
-    events, duplicates = build_events(desk.workspace.factory, incident, result, skip_bad=args.skip_bad)
-    if events:
-        record(desk, events)
-    already = f" ({duplicates} already on the timeline)" if duplicates else ""
-    print(f"imported {len(events)} entr{'y' if len(events) == 1 else 'ies'} into {short_id(incident.id)}{already}")
-    if events:
-        after_write(desk.workspace, args)
-    return EXIT_OK
+    return import_notes(args, text, _zone(args.tz))
 
 
 def _import(args) -> int:
@@ -205,14 +184,15 @@ def _import(args) -> int:
 
 
 def import_main(argv: list[str]) -> int:
-    """``warroom import FILE --incident ID [--date YYYY-MM-DD] [--tz ZONE] [--skip-bad]`` or
+    """``warroom import FILE --incident ID [--date YYYY-MM-DD] [--tz ZONE] [--skip-bad] [--dry-run]
+    [--yes] [--markup auto|markdown|plain]`` or
     ``warroom import FILE.json --json``"""
     parser = _import_parser()
     args = parser.parse_args(argv)
     if not args.json and not args.incident:
         parser.error("give --incident ID for notes (or --json for a JSON export)")
-    if args.json and (args.date or args.tz or args.skip_bad):
-        parser.error("--date, --tz and --skip-bad apply to notes, not to a JSON export")
+    if args.json and (args.date or args.tz or args.skip_bad or args.dry_run or args.markup != "auto"):
+        parser.error("--date, --tz, --skip-bad, --dry-run and --markup apply to notes, not to a JSON export")
     return run_command(_import, args)
 
 

@@ -32,6 +32,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     declare.add_argument("--summary", default="")
     declare.add_argument("--impact", default="")
     declare.add_argument("--type", dest="incident_type", help="incident type, e.g. payments")
+    declare.add_argument("--at", help="when it was declared, for an incident written up afterwards: HH:MM (UTC today) or ISO 8601")
 
     log = sub.add_parser("log", help="add a timeline entry")
     add_common_options(log)
@@ -121,6 +122,7 @@ def cmd_declare(args) -> int:
         summary=args.summary,
         impact=args.impact,
         incident_type=args.incident_type,
+        at=desk.when(args.at) if args.at else None,
     )
     record(desk, events)
     print(events[0].incident_id)

@@ -93,10 +93,14 @@ class Desk:
         summary: str = "",
         impact: str = "",
         incident_type: str | None = None,
+        at: datetime | None = None,
     ) -> list[Event]:
         """A new incident with what it starts with: the IC, the IC's first-minutes checklist,
         its type's runbooks (and those whose front matter names the type) and its type's
-        roles to fill. Without a severity, the type's default is used."""
+        roles to fill. Without a severity, the type's default is used. ``at``: when it was
+        declared, for an incident written up afterwards (never in the future)."""
+        from warroom.domain.scribe import FUTURE_SLACK
+
         from warroom.domain.fold import fold_incident
         from warroom.runbooks.library import attach_fields, runbooks_for_declare
 
@@ -105,6 +109,8 @@ class Desk:
             if kind is None or kind.severity is None:
                 raise DomainError("give a severity (or an incident type that has a default severity)")
             severity = kind.severity
+        if at is not None and at > self.now() + FUTURE_SLACK:
+            raise DomainError("an incident cannot be declared in the future")
         factory = self.workspace.factory
         events = commands.declare(
             factory,
@@ -114,6 +120,7 @@ class Desk:
             summary=summary,
             impact=impact,
             incident_type=incident_type,
+            at=at,
         )
         incident = fold_incident(events[0].incident_id, events)
         runbooks = runbooks_for_declare(self.library.runbooks, incident_type, kind.runbooks if kind else None)

@@ -188,15 +188,19 @@ def log_entry(
     text: str,
     kind: EntryKind = EntryKind.NOTE,
     at: datetime | None = None,
+    *,
+    markdown: bool = False,
 ) -> Event:
     """A timeline entry; ``at`` backdates it. A time at most ``FUTURE_SLACK`` ahead (a
-    colleague's clock running fast, ``14:33`` typed at 14:32:40) is taken as now."""
+    colleague's clock running fast, ``14:33`` typed at 14:32:40) is taken as now.
+    ``markdown``: the text is Markdown (imported), so exports keep its formatting."""
     now = factory.clock.now()
     if at is not None and at > now:
         if at > now + FUTURE_SLACK:
             raise DomainError("an entry cannot be dated in the future")
         at = now
-    return factory.make(incident.id, _payload(EntryLogged, entry_kind=kind, text=text), at=at)
+    fields = {"markdown": True} if markdown else {}
+    return factory.make(incident.id, _payload(EntryLogged, entry_kind=kind, text=text, **fields), at=at)
 
 
 def _editable_entry(incident: Incident, entry_id: str):

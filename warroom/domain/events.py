@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -101,12 +102,34 @@ class RoleAssigned(Payload):
     person: Person | None
 
 
+DETAILS_MAX = 1000
+"""Most fields an entry may carry (an alert's labels and annotations, for one)."""
+DetailKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DetailValue = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
+
+
 class EntryLogged(Payload):
     """A line typed into the timeline; the envelope's ``at`` is when it happened."""
 
     kind: ClassVar[str] = "entry.logged"
     entry_kind: EntryKind = EntryKind.NOTE
     text: Text
+    markdown: bool = False
+    """The text is Markdown (an imported postmortem timeline): exports keep its formatting
+    instead of escaping it to render as typed."""
+    details: dict[DetailKey, DetailValue] | None = Field(default=None, max_length=DETAILS_MAX)
+    """Named fields behind the line, shown in the entry's detail (an alert's labels,
+    annotations, fingerprint and links)."""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_defaults(self, handler):
+        # Entries without these fields keep the exact bytes they always had.
+        data = handler(self)
+        if not data.get("markdown"):
+            data.pop("markdown", None)
+        if data.get("details") is None:
+            data.pop("details", None)
+        return data
 
     @field_validator("entry_kind")
     @classmethod

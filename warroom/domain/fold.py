@@ -263,7 +263,11 @@ _ENTRY_KINDS = {kind.value: kind for kind in EntryKind}  # a dict lookup beats E
 
 
 def _on_logged(state: Incident, event: Event) -> None:
-    _add_entry(state, event, _ENTRY_KINDS[event.payload["entry_kind"]], event.payload["text"])
+    payload = event.payload
+    entry = _add_entry(state, event, _ENTRY_KINDS[payload["entry_kind"]], payload["text"])
+    if len(payload) > 2:  # markdown or details: rare, so the common entry pays nothing
+        entry.markdown = bool(payload.get("markdown", False))
+        entry.details = payload.get("details")
 
 
 def _find(state: Incident, entry_id: str) -> TimelineEntry | None:

@@ -135,6 +135,10 @@ class TimelineEntry:
     history: list[EntryRevision] | None = None
     """Every version once the entry has been amended or redacted (the original first);
     None while it has only its original text, which saves a list per entry."""
+    markdown: bool = False
+    """The text is Markdown (imported from a postmortem): exported as Markdown, not escaped."""
+    details: dict[str, str] | None = None
+    """Named fields behind the line (an alert's labels, annotations and links), if any."""
 
     @property
     def revisions(self) -> list[EntryRevision]:

@@ -129,6 +129,21 @@ def escape_paragraph(text: str) -> str:
     return text
 
 
+# Markdown written by people (an imported postmortem timeline) is kept as Markdown: only
+# what would break the table row or smuggle raw HTML in is changed. A ``|`` not already
+# escaped would end the cell, a newline the row; ``<tag`` becomes ``&lt;tag`` (autolinks such
+# as ``<https://…>`` stay links).
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
+_HTML_START = re.compile(r"<(?=[A-Za-z/!?])(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
+
+
+def markdown_cell(text: str) -> str:
+    """Markdown text for a table cell or list item: its formatting kept, on one line."""
+    text = _UNESCAPED_PIPE.sub(r"\1\\|", text.strip())
+    text = _HTML_START.sub("&lt;", text)
+    return _NEWLINES.sub("<br>", text)
+
+
 def escape_heading(text: str) -> str:
     return escape_inline(text).replace("#", "\\#")
 
@@ -215,7 +230,7 @@ def _role_rows(incident: Incident) -> list[list[str]]:
 def _entry_text(entry: TimelineEntry) -> str:
     if entry.redacted:
         return REDACTED_MARK
-    text = escape_cell(entry.text)
+    text = markdown_cell(entry.text) if entry.markdown else escape_cell(entry.text)
     return text + AMENDED_MARK if entry.amended else text
 
 
@@ -280,7 +295,11 @@ def _action_item_lines(incident: Incident) -> list[str]:
     ]
     if todos:
         lines += ["", "Todos from the timeline that are not action items yet:", ""]
-        lines += [f"- {escape_paragraph(e.text)} ({escape_inline(e.actor)}, {e.at.date()} {str(e.at.time())[:5]} UTC)" for e in todos]
+        lines += [
+            f"- {markdown_cell(e.text) if e.markdown else escape_paragraph(e.text)} "
+            f"({escape_inline(e.actor)}, {e.at.date()} {str(e.at.time())[:5]} UTC)"
+            for e in todos
+        ]
     return lines
 
 
@@ -434,5 +453,6 @@ __all__ = [
     "escape_heading",
     "escape_inline",
     "escape_paragraph",
+    "markdown_cell",
     "to_markdown",
 ]
