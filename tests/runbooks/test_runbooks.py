@@ -123,11 +123,13 @@ def test_bad_deploy_rollback_commands_attach_to_their_steps() -> None:
     assert '`kubectl -n "$NAMESPACE" get pods -o wide`' in pods_step.text
 
 
-def test_prose_only_runbook_has_readable_sections_and_no_steps() -> None:
+def test_prose_runbook_has_readable_sections_and_its_one_command_as_a_step() -> None:
     runbook = load_runbook(SAMPLE_RUNBOOKS / "search-latency.md")
 
-    assert runbook.step_count == 0
-    assert list(runbook.iter_steps()) == []
+    # The only step: the paragraph that the hot-threads command follows.
+    (step,) = runbook.iter_steps()
+    assert step.text.startswith("Then look at the hot threads of the busiest node.")
+    assert step.command == 'curl -s "$SEARCH_URL/_nodes/hot_threads?threads=5"'
     assert [section.title for section in runbook.sections] == [
         "Search latency",
         "Meaning",
@@ -140,11 +142,9 @@ def test_prose_only_runbook_has_readable_sections_and_no_steps() -> None:
     assert bodies["Meaning"].startswith("The 99th percentile latency")
     # Source line wrapping is undone; paragraphs stay separate.
     assert "\n" not in bodies["Impact"]
-    diagnosis_paragraphs = bodies["Diagnosis"].split("\n\n")
-    assert len(diagnosis_paragraphs) == 3
-    # Code with no step to attach to stays visible in the prose.
-    assert diagnosis_paragraphs[2].startswith("```sh\ncurl -s")
-    assert diagnosis_paragraphs[2].endswith("\n```")
+    assert bodies["Diagnosis"].startswith("Start with the cluster health view.")
+    assert "\n\n" not in bodies["Diagnosis"] and "```" not in bodies["Diagnosis"]
+    assert bodies["Mitigation"].startswith("If a single client is responsible")  # prose, not steps
 
 
 @pytest.mark.parametrize(
@@ -312,8 +312,9 @@ def test_code_blocks_attach_to_the_right_step() -> None:
         "directly after": ["echo after", "echo after again"],
         "nested parent": [],
         "nested child": ["echo child"],
+        "Some prose between.": ["echo prose"],  # a paragraph and its command: a step
     }
-    assert section.body == "Some prose between.\n\n```sh\necho prose\n```"
+    assert section.body == ""
 
 
 def test_indented_code_block_in_item_attaches_too() -> None:
@@ -333,7 +334,7 @@ def test_inline_code_stays_in_text_and_fenced_blocks_come_first() -> None:
     )
     (step,) = runbook.iter_steps()
     assert step.text == "Check `payments-api`, then run `make verify`:"
-    assert step.code == ["./verify.sh --all", "payments-api", "make verify"]
+    assert step.code == ["./verify.sh --all", "make verify"]  # `payments-api` is a name
     assert step.command == "./verify.sh --all"
 
 
@@ -409,8 +410,8 @@ def test_front_matter_keys_tags_and_extra() -> None:
         incident_type: latency
         # a comment line
 
-        tags: [ 'a', b , , a ]
-        runbook_owner: team-x: primary
+        tags: [ 'a', b , a ]
+        runbook_owner: "team-x: primary"
         ---
         # Title
         """
@@ -437,9 +438,10 @@ def test_no_front_matter_when_first_line_is_not_a_fence() -> None:
     ("text", "problem"),
     [
         ("---\nservice: x\n# Title\n", "never closed"),
-        ("---\nservice: x\njust words\n---\n", "line 3: expected 'key: value'"),
-        ("---\n: no key\n---\n", "line 2: expected 'key: value'"),
-        ("---\ntags: [a, b\n---\n", "tags list starts with '['"),
+        ("---\nservice: x\njust words\n---\n", "line 3: not valid YAML"),
+        ("---\nplain words\n---\n", "line 2: expected 'key: value', got 'plain words'"),
+        ("---\ntags: [a, b\n---\n", "line 2: not valid YAML (expected ',' or ']'"),
+        ("---\ntags: {a: 1}\n---\n", "tags must be a list"),
         ("---\nservice: a\nservice: b\n---\n", "already set on line 2"),
     ],
 )
@@ -506,7 +508,7 @@ def test_load_runbook_dir_keeps_good_files_and_reports_bad_ones(tmp_path: Path) 
 
     runbooks, errors = load_runbook_dir([tmp_path, tmp_path / "does-not-exist"])
 
-    assert [runbook.id for runbook in runbooks] == ["good"]
+    assert [runbook.id for runbook in runbooks] == ["good", "nested/deep"]  # folders are read too
     assert sorted(Path(error.source).name for error in errors) == ["binary.md", "huge.md", "unterminated.md"]
 
 
@@ -579,7 +581,7 @@ def test_lint_prints_outline_and_exits_zero(capsys: pytest.CaptureFixture[str]) 
     assert "5 sections, 12 steps" in out
     assert "    [ ] Undo the rollout:  <roll-back/undo-the-rollout>" in out
     assert '        $ kubectl -n "$NAMESPACE" rollout undo deployment/"$SERVICE"' in out
-    assert "Resolution" in out and "1 sections, 5 steps" in out
+    assert "Resolution" in out and "1 section, 5 steps" in out
 
 
 def test_lint_json_output(capsys: pytest.CaptureFixture[str]) -> None:
@@ -592,7 +594,7 @@ def test_lint_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(by_id) == {"bad-deploy-rollback", "database-high-cpu", "payment-high-error-rate", "search-latency"}
     assert by_id["payment-high-error-rate"]["step_count"] == 15
     assert by_id["payment-high-error-rate"]["service"] == "payments"
-    assert Runbook.model_validate(by_id["search-latency"]).step_count == 0
+    assert Runbook.model_validate(by_id["search-latency"]).step_count == 1
 
 
 def test_lint_reports_each_bad_file_and_exits_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

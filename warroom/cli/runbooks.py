@@ -1,8 +1,11 @@
 """`warroom runbooks lint PATH... [--json]`: show how runbooks parse, and fail on broken ones.
 
 Authors run it to check that steps, ids and attached commands come out as
-intended; CI runs it to keep a broken runbook from shipping.
-Exit status: 0 all files parsed, 1 some file failed, 2 usage error.
+intended; CI runs it to keep a broken runbook from shipping. Under each section it
+prints what the parser found there (steps and where they came from, prose, quotes,
+link lists, code that is not a command), so a runbook that gives responders nothing
+to tick says why; such a runbook gets a `warning:` line but does not fail the run.
+Exit status: 0 all files parsed (warnings included), 1 some file failed, 2 usage error.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 from pathlib import Path
 
 from warroom.runbooks.model import Runbook
-from warroom.runbooks.parser import RunbookError, load_runbook, runbook_files
+from warroom.runbooks.parser import RunbookError, load_runbook, runbook_files, runbook_id
 
 EXIT_OK = 0
 EXIT_INVALID_RUNBOOK = 1
@@ -24,8 +27,8 @@ def main(argv: list[str]) -> int:
     """Lint the runbook files and directories named in `argv`; return the exit status."""
     parser = argparse.ArgumentParser(
         prog="warroom runbooks lint",
-        description="Parse runbooks and show their sections and steps. "
-        "Directories are searched for *.md files (not recursively).",
+        description="Parse runbooks and show their sections, steps and what was found in each "
+        "section. Directories are searched for *.md files, folders included.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="runbook file or directory")
     parser.add_argument("--json", action="store_true", help="print the parsed runbooks as JSON")
@@ -39,48 +42,64 @@ def main(argv: list[str]) -> int:
     runbooks: list[Runbook] = []
     errors: list[RunbookError] = []
     for path in args.paths:
-        for file in _files_to_lint(path, errors):
+        for file, identifier in _files_to_lint(path, errors):
             try:
-                runbooks.append(load_runbook(file))
+                runbooks.append(load_runbook(file, runbook_id=identifier))
             except RunbookError as error:
                 errors.append(error)
+    warnings = [f"{runbook.path}: {NO_STEPS}" for runbook in runbooks if runbook.step_count == 0]
 
     if args.json:
         report = {
             "runbooks": [runbook.model_dump(mode="json") for runbook in runbooks],
             "errors": [{"path": error.source, "problem": error.problem} for error in errors],
+            "warnings": warnings,
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for runbook in runbooks:
             print(_describe(runbook))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     return EXIT_INVALID_RUNBOOK if errors else EXIT_OK
 
 
-def _files_to_lint(path: Path, errors: list[RunbookError]) -> list[Path]:
-    """A file stands for itself, a directory for its *.md files; a missing path is recorded as an error."""
+NO_STEPS = (
+    "no steps: responders get nothing to tick. Steps are list items, numbered paragraphs, "
+    "headings such as '### Step 1 - …', and a paragraph followed by a command block"
+)
+
+
+def _files_to_lint(path: Path, errors: list[RunbookError]) -> list[tuple[Path, str | None]]:
+    """A file stands for itself, a directory for its *.md files (with ids from their paths
+    under it, as the library gives them); a missing path is recorded as an error."""
     if path.is_dir():
         files = runbook_files(path)
         if not files:
             # Not a failure, but an empty lint run usually means a wrong path.
             print(f"warning: {path}: no *.md files found", file=sys.stderr)
-        return files
+        return [(file, runbook_id(file, path)) for file in files]
     if not path.exists():
         errors.append(RunbookError(str(path), "no such file or directory"))
         return []
-    return [path]
+    return [(path, None)]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _describe(runbook: Runbook) -> str:
     """Human-readable outline: title, counts, then each section with its steps indented."""
     lines = [
-        f"{runbook.title}  ({runbook.path})",
-        f"  {len(runbook.sections)} sections, {runbook.step_count} steps",
+        f"{runbook.title}  ({runbook.path})  id: {runbook.id}",
+        f"  {_count(len(runbook.sections), 'section')}, {_count(runbook.step_count, 'step')}",
     ]
     for section in runbook.sections:
-        lines.append(f"  {'#' * section.level or '-'} {section.title}")
+        found = "; ".join(section.found) or "nothing"
+        lines.append(f"  {'#' * section.level or '-'} {section.title}: {found}")
         for step in section.steps:
             indent = "    " + "  " * step.depth
             box = "[x]" if step.checked else "[ ]"
@@ -90,6 +109,8 @@ def _describe(runbook: Runbook) -> str:
                 command_lines = step.command.splitlines()
                 more = " ..." if len(command_lines) > 1 else ""
                 lines.append(f"{indent}    $ {command_lines[0]}{more}")
+            for snippet in step.snippets:
+                lines.append(f"{indent}    (not a command: {snippet.splitlines()[0]} … block)")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from warroom.runbooks.markdown import slugify
 from warroom.runbooks.model import Runbook
 from warroom.runbooks.parser import RunbookError, load_runbook_dir, search_runbooks
 from warroom.store import paths
@@ -41,7 +42,10 @@ def attach_fields(runbook: Runbook) -> dict:
                     "code": list(step.code[:10]),
                 }
             )
-    return {"runbook_id": runbook.id, "title": runbook.title, "steps": steps, "source": Path(runbook.path).name}
+    name = Path(runbook.path).name
+    # Collections repeat file names (etcd/README.md, kube/README.md): say which one.
+    source = name if runbook.id == slugify(Path(runbook.path).stem) else f"{runbook.id} ({name})"
+    return {"runbook_id": runbook.id, "title": runbook.title, "steps": steps, "source": source[:300]}
 
 
 def runbooks_for_declare(runbooks: list[Runbook], incident_type: str | None, type_runbooks: list[str] | None = None) -> list[Runbook]:

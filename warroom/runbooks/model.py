@@ -9,6 +9,7 @@ several views without one of them editing it under the others.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
@@ -34,11 +35,14 @@ class Step(_Frozen):
     """The step's prose, with inline code kept in backticks and links as `text (url)`."""
 
     code: list[str] = []
-    """Code attached to the step: fenced blocks first (in order), then inline code spans.
+    """The commands of the step: fenced blocks first (in order), then inline code spans
+    that read as commands (see ``warroom.runbooks.code``); console prompts removed.
 
-    Blocks come first because a fenced block is what an author means to be
-    run; an inline span is as often a name (`payments-api`) as a command.
+    Blocks come first because a fenced block is what an author means to be run.
     """
+
+    snippets: list[str] = []
+    """Code kept with the step that is not a command (output, YAML, JSON), fenced as written."""
 
     checked: bool = False
     """True when the source marks the step done (`- [x]`); lets a checklist ship pre-ticked items."""
@@ -69,14 +73,20 @@ class Section(_Frozen):
     """The section's prose (paragraphs, quotes, unattached code), paragraphs separated by blank lines."""
 
     steps: list[Step] = []
-    """List items of the section in document order; nested items follow their parent."""
+    """Steps of the section in document order; nested items follow their parent."""
+
+    found: list[str] = []
+    """What the parser found here, as short phrases ("2 steps from list items", "1 quote
+    (a prompt, not steps)"): ``warroom runbooks lint`` shows it."""
 
 
 class Runbook(_Frozen):
     """A parsed runbook or role checklist."""
 
     id: str
-    """Slug of the file stem; a later file with the same id overrides an earlier one."""
+    """Where the runbook comes from: the slug of its path under its runbook directory
+    (``kafka/consumer-lag``; a folder's ``README.md`` is the folder, ``kafka``). A later
+    directory's runbook with the same id overrides an earlier one's."""
 
     title: str
     """The first level-1 heading, or the file stem when there is none."""
@@ -93,8 +103,8 @@ class Runbook(_Frozen):
     tags: list[str] = []
     """Front matter `tags`, in source order without duplicates."""
 
-    extra: dict[str, str] = {}
-    """Front matter keys this version does not understand, kept so nothing is silently lost."""
+    extra: dict[str, Any] = {}
+    """Front matter keys this version does not use, as JSON values, kept so nothing is lost."""
 
     sections: list[Section] = []
     """Sections in document order."""
