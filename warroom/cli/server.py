@@ -61,8 +61,9 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help=(
             'TOML mapping alert labels to severities for /v1/hooks/alertmanager: label = "severity", '
-            'default = "SEV3", and a [map] table such as critical = "SEV1" (default: critical SEV1, '
-            "error/high SEV2, warning SEV3, info SEV4, anything else SEV3)"
+            'default = "SEV3", a [map] table over the built-in one (critical SEV1, page/error/major '
+            "SEV2, warning SEV3, info SEV4) and a [heartbeats] table (Watchdog, InfoInhibitor and "
+            "severity=none open nothing)"
         ),
     )
     return parser
@@ -162,7 +163,7 @@ def _run_main(argv: list[str]) -> int:
     # Alert intake: a bad severity map stops the start, with the reason.
     severity_map = None
     if args.alert_severity_map is not None:
-        from warroom.server.alertmanager import load_severity_map
+        from warroom.server.alerting.severity import load_severity_map
 
         try:
             severity_map = load_severity_map(args.alert_severity_map.expanduser())

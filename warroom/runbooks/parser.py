@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path, PurePath
 
-from warroom.runbooks import frontmatter
+from warroom.runbooks.frontmatter import FrontMatter, FrontMatterError
+from warroom.runbooks.frontmatter import parse as parse_front_matter
+from warroom.runbooks.frontmatter import split as split_front_matter
 from warroom.runbooks.markdown import INTRO_TITLE, MARKDOWN, build_sections, slugify
 from warroom.runbooks.model import Runbook
 from warroom.runbooks.search import search_runbooks
@@ -54,9 +56,9 @@ def parse_runbook(text: str, *, source: str, runbook_id: str | None = None) -> R
     # Markdown parser agree on where lines end.
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
-        found = frontmatter.split(text)
-        meta = frontmatter.parse(found[0], found[1]) if found else frontmatter.FrontMatter()
-    except frontmatter.FrontMatterError as error:
+        found = split_front_matter(text)
+        meta = parse_front_matter(found[0], found[1]) if found else FrontMatter()
+    except FrontMatterError as error:
         raise RunbookError(source, str(error)) from None
     markdown = found[2] if found else text
     sections = build_sections(MARKDOWN.parse(markdown))

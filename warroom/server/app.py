@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 import warroom
 from warroom.domain.clock import Clock, SystemClock
-from warroom.server.alertmanager import AlertIntake, AlertmanagerWebhook
+from warroom.server.alertmanager import ALERT_BODY_MAX, ALERTMANAGER_PATH, AlertIntake, AlertmanagerWebhook
 from warroom.server.db import EventStore
 from warroom.server.errors import BodyLimitMiddleware, install_error_handlers
 from warroom.server.feed import FeedSignal
@@ -72,7 +72,7 @@ def create_app(
     app.state.auth_required = auth_required
     # Alert intake goes through the same ledger.submit and feed wake-up as POST /v1/events.
     app.state.alert_intake = AlertIntake(ledger, store, ledger.clock, alert_severity_map)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, path_limits={ALERTMANAGER_PATH: ALERT_BODY_MAX})
     install_error_handlers(app)
     for router in (meta.router, incidents.router, events.router, feed.router, alerts.router):
         app.include_router(router)

@@ -1,4 +1,5 @@
-"""The server's SQLite file: the events table (the audit log) and the access tokens.
+"""The server's SQLite file: the events table (the audit log), every alert notification as
+it arrived (``alert_deliveries``, also append-only) and the access tokens.
 
 * WAL mode with ``synchronous=FULL``: a commit is on disk before a push is answered.
 * ``events`` is append-only: triggers refuse UPDATE and DELETE, so not even a bug in this
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -46,6 +48,17 @@ CREATE TRIGGER IF NOT EXISTS events_are_never_updated BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the events table is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_are_never_deleted BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the events table is append-only'); END;
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    received_by TEXT,
+    body_sha256 TEXT NOT NULL,
+    body        BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS alert_deliveries_are_never_updated BEFORE UPDATE ON alert_deliveries
+BEGIN SELECT RAISE(ABORT, 'alert deliveries are an audit log'); END;
+CREATE TRIGGER IF NOT EXISTS alert_deliveries_are_never_deleted BEFORE DELETE ON alert_deliveries
+BEGIN SELECT RAISE(ABORT, 'alert deliveries are an audit log'); END;
 CREATE TABLE IF NOT EXISTS tokens (
     name       TEXT PRIMARY KEY,
     sha256     TEXT NOT NULL UNIQUE,
@@ -85,10 +98,23 @@ class TokenRecord:
     created_at: str
 
 
+BUSY_TIMEOUT_ENV = "WARROOM_SERVER_BUSY_TIMEOUT"
+"""Seconds a write waits for the database lock (another process holding it: a backup, an
+admin's sqlite3 shell) before the request is answered 503 and the sender retries. Default 30."""
+
+
+def _busy_timeout() -> float:
+    try:
+        return max(0.0, float(os.environ.get(BUSY_TIMEOUT_ENV, "30")))
+    except ValueError:
+        return 30.0
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a batch is one transaction.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
+    timeout = _busy_timeout()
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
 
@@ -226,6 +252,28 @@ class EventStore:
             return self._reader.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events"
             ).fetchone()
+
+    # --- alert deliveries --------------------------------------------------------------------
+
+    def record_delivery(self, received_at: str, received_by: str | None, body: bytes) -> int:
+        """Keep a notification's body exactly as it arrived; returns its delivery number."""
+        with self._write_lock:
+            try:
+                cursor = self._writer.execute(
+                    "INSERT INTO alert_deliveries(received_at, received_by, body_sha256, body) VALUES (?, ?, ?, ?)",
+                    (received_at, received_by, hashlib.sha256(body).hexdigest(), body),
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"could not store the alert notification: {exc}") from None
+            return int(cursor.lastrowid)
+
+    def deliveries(self, after: int = 0, limit: int = 100) -> list[tuple[int, str, str | None, bytes]]:
+        """``(id, received_at, received_by, body)`` of stored notifications, oldest first."""
+        with self._read_lock:
+            return self._reader.execute(
+                "SELECT id, received_at, received_by, body FROM alert_deliveries WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit),
+            ).fetchall()
 
     # --- tokens ----------------------------------------------------------------------------
 

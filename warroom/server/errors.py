@@ -144,18 +144,19 @@ class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes`` with a JSON 413 before anything parses them.
 
     The body is buffered (it is at most 1 MiB) and replayed to the app. An oversized body is
-    still drained up to a cap so the client reads our 413 instead of a broken pipe."""
+    still drained up to a cap so the client reads our 413 instead of a broken pipe.
+    ``path_limits`` gives some paths their own limit (an alert notification may be large)."""
 
-    _DRAIN_CAP = 16 * MAX_BODY_BYTES
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         chunks: list[bytes] = []
         size = 0
         too_big = False
@@ -165,18 +166,21 @@ class BodyLimitMiddleware:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 too_big = True
                 chunks = []
             else:
                 chunks.append(body)
-            if not message.get("more_body") or size > self._DRAIN_CAP:
+            if not message.get("more_body") or size > 16 * max_bytes:
                 break
         if too_big:
+            log.error("refused a body of over %d bytes on %s (the limit is %d)", size, scope.get("path"), max_bytes)
             response = error_response(
                 413,
-                f"the request body is larger than {self.max_bytes} bytes; send fewer events "
-                f"per request (at most {MAX_BATCH_EVENTS})",
+                f"the request body is larger than {max_bytes} bytes; send fewer events "
+                f"per request (at most {MAX_BATCH_EVENTS})"
+                if max_bytes == self.max_bytes
+                else f"the request body is larger than {max_bytes} bytes; set max_alerts in the webhook config",
             )
             await response(scope, receive, send)
             return

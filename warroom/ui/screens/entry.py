@@ -1,4 +1,5 @@
-"""An entry's details: full text and every revision (nothing is ever deleted)."""
+"""An entry's details: full text, the fields behind it (an alert's labels and annotations)
+and every revision (nothing is ever deleted)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ class EntryScreen(Dialog[None]):
         with VerticalScroll() as box:
             box.border_title = f"Entry {short_id(self._entry.id)}"
             yield Static(describe_entry(self._entry, local_time=self._local_time))
+            if self._entry.details:
+                details = Text("\nDetails\n", style="bold")
+                for key, value in self._entry.details.items():
+                    details.append(f"{key}: ", style="dim")
+                    details.append(value + "\n")
+                yield Static(details, id="entry-details")
             history = Text("\nHistory\n", style="bold")
             for number, revision in enumerate(self._entry.revisions):
                 what = "redacted" if revision.redaction else ("written" if number == 0 else "amended")

@@ -17,12 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warroom.runbooks import lint
+from warroom.cli import runbooks as lint
 from warroom.runbooks.library import attach_fields
 from warroom.runbooks.parser import RunbookError, load_runbook_dir, parse_runbook
 
-REPO = Path(__file__).resolve().parent.parent
-COLLECTION = REPO / "tests" / "fixtures" / "runbooks" / "collection"
+REPO = Path(__file__).resolve().parents[2]
+COLLECTION = Path(__file__).resolve().parent / "fixtures" / "collection"
 
 # Hand-checked: the steps each fixture gives responders, with their commands.
 EXPECTED_STEPS = {
