@@ -218,7 +218,8 @@ def test_preview_shows_every_entry_line_non_entries_notices_and_errors():
     assert "   12  8:00 AM (PST, UTC−08:00)  → 2024-03-12 16:00 UTC → note       → Synthetic upload check" in preview
     assert "   21  3pm-ish (PST, UTC−08:00)  → 2024-03-12 23:00 UTC → note       → (approx.) Backlog" in preview
     assert "Not entries (8 lines):" in preview and "    5  prose (no time): For about four hours" in preview
-    assert "Read this way (2; check them):" in preview
+    assert "Read this way (3; check them):" in preview
+    assert "   12  times without a zone are read in PST, UTC−08:00, as line 8 declares" in preview
     assert "Cannot be read (1 line; nothing is imported until they are fixed" in preview
     assert "   27  cannot read the time '14:61'" in preview
 

@@ -106,6 +106,12 @@ class Resolver:
                 )
             return self.tz_zone
         if declared is not None:
+            if item.table_zone is None and current is not None:
+                self.notice(
+                    item.line_no,
+                    f"times without a zone are read in {current[1].describe()}, as line {current[0]} declares",
+                    once=f"declared {current[0]}",
+                )
             return declared
         if below is not None:
             self.notice(
