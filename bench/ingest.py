@@ -75,23 +75,20 @@ def push_all(url: str, token: str, declared_body: bytes, bodies: list[bytes]) ->
 
 def raw_sqlite(root: Path, declared, events, reps: int = 3) -> list[float]:
     """Rows/s of plain sqlite3 inserts of the same rows (WAL, synchronous=FULL)."""
-    from warroom.server.db import _SCHEMA
-    from warroom.server.ledger import _row, utc_iso
     from datetime import datetime, timezone
 
+    from warroom.server.ledger import stored_row, utc_iso
+    from warroom.server.storage.sqlite import SCHEMA, row_values
+
     received = utc_iso(datetime.now(timezone.utc))
-    rows = []
-    for event in [*declared, *events]:
-        r = _row(event, received, "loader")
-        rows.append((r.event_id, r.incident_id, r.kind, r.actor, r.hlc, r.at, r.logged_at,
-                     r.received_at, r.pushed_by, r.event_json))
+    rows = [row_values(stored_row(event, received, "loader")) for event in [*declared, *events]]
     rates = []
     for rep in range(reps):
         path = root / f"raw-{rep}.sqlite3"
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        conn.executescript(_SCHEMA)
+        conn.executescript(SCHEMA)
         conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_event_id_unique ON events(event_id)")
         sql = ("INSERT INTO events(event_id, incident_id, kind, actor, hlc, at, logged_at, received_at, "
                "pushed_by, event_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

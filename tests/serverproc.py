@@ -2,8 +2,10 @@
 
 ``ServerProcess`` runs ``python -m warroom.server`` on 127.0.0.1 and a free port, waits for
 ``/v1/health``, and can stop it gracefully (SIGTERM), kill it (SIGKILL, for chaos tests) and
-start it again on the same data dir and port. The benchmarks in ``bench/`` use it too, so it
-does not depend on pytest (the fixtures that build on it are in the conftest files).
+start it again on the same data dir and port. With ``db=URL`` it is one replica on that
+PostgreSQL database (the data dir then only holds its log). The benchmarks in ``bench/`` use
+it too, so it does not depend on pytest (the fixtures that build on it are in the conftest
+files).
 
 ``Replica`` is one client: a Workspace on its own data dir plus a SyncEngine. Workspace is not
 thread-safe, so every touch of it (the engine's ingest and the test's own actions) goes
@@ -32,7 +34,7 @@ from warroom.domain.events import Event
 from warroom.domain.fold import fold_incident
 from warroom.domain.models import Incident, Severity, Status
 from warroom.server.auth import create_token
-from warroom.server.db import DB_FILE_NAME, EventStore
+from warroom.server.storage import DB_FILE_NAME, EventStore, open_store
 from warroom.store.workspace import Workspace
 from warroom.sync.client import SyncClient
 from warroom.sync.engine import SyncEngine, SyncStatus
@@ -66,8 +68,10 @@ class ServerProcess:
         *,
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        db: str | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.db = db
         self.port = port or free_port()
         self.extra_args = extra_args or []
         self.env = env or {}
@@ -83,19 +87,24 @@ class ServerProcess:
     def db_path(self) -> Path:
         return self.data_dir / DB_FILE_NAME
 
+    def open_store(self) -> EventStore:
+        """The server's database, opened by the test (close it after use)."""
+        return open_store(self.db or self.db_path, dedupe=None)
+
     def add_token(self, name: str, *, admin: bool = False) -> str:
         """Create a token directly in the database (works whether or not it is running)."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        store = EventStore(self.db_path, dedupe=None)
+        store = self.open_store()
         try:
             return create_token(store, name, admin=admin)
         finally:
             store.close()
 
     def command(self) -> list[str]:
+        where = ["--db", self.db] if self.db else ["--data-dir", str(self.data_dir)]
         return [
             sys.executable, "-m", "warroom.server",
-            "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra_args,
+            *where, "--port", str(self.port), *self.extra_args,
         ]  # fmt: skip
 
     def start(self) -> "ServerProcess":
@@ -164,17 +173,21 @@ class ServerProcess:
             return ""
 
     def counts(self) -> tuple[int, int]:
-        """``(rows, distinct event ids)`` read straight from the SQLite file."""
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
-        try:
-            return conn.execute("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events").fetchone()
-        finally:
-            conn.close()
+        """``(rows, distinct event ids)`` read straight from the database."""
+        return tuple(self._query("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events")[0])
 
     def stored_ids(self) -> set[str]:
+        return {row[0] for row in self._query("SELECT event_id FROM events")}
+
+    def _query(self, sql: str) -> list[tuple]:
+        if self.db:
+            import psycopg
+
+            with psycopg.connect(self.db) as conn:
+                return conn.execute(sql).fetchall()
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
         try:
-            return {row[0] for row in conn.execute("SELECT event_id FROM events")}
+            return conn.execute(sql).fetchall()
         finally:
             conn.close()
 

@@ -25,7 +25,8 @@ from warroom.server.alerting.payload import parse_notification
 from warroom.server.alerting.severity import SeverityMap
 from warroom.server.alertmanager import ALERTMANAGER_PATH, AlertIntake
 from warroom.server.auth import Principal
-from warroom.server.db import BUSY_TIMEOUT_ENV, EventStore, StoreError
+from warroom.server.storage import SqliteStore, StoreError
+from warroom.server.storage.sqlite import BUSY_TIMEOUT_ENV
 from warroom.server.ledger import Ledger
 
 try:
@@ -264,16 +265,16 @@ def test_alertmanager_retries_5xx_and_nothing_is_lost_or_doubled(server_factory)
     assert proc.counts() == (702, 702)
 
 
-class _FailingOnce(EventStore):
-    """A store whose ``fail_at``-th append fails once, as a full disk would."""
+class _FailingOnce(SqliteStore):
+    """A store whose ``fail_at``-th write fails once, as a full disk would."""
 
     fail_at = 2
 
-    def append(self, rows):
+    def writing(self, incident_ids=()):
         self.calls = getattr(self, "calls", 0) + 1
         if self.calls == self.fail_at:
             raise StoreError("disk I/O error")
-        return super().append(rows)
+        return super().writing(incident_ids)
 
 
 def test_a_failure_between_batches_loses_nothing_when_retried(tmp_path):

@@ -26,7 +26,7 @@ from warroom.domain.fold import fold_incident
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
 from warroom.domain.models import INCIDENT_COMMANDER, TECH_LEAD, Severity, Status
-from warroom.server.db import EventStore
+from warroom.server.storage import SqliteStore
 from warroom.wire import MAX_BATCH_EVENTS, MAX_BODY_BYTES
 
 try:
@@ -173,7 +173,7 @@ def test_a_revoked_token_is_refused_at_once(server):
     token = server.add_token("dave")
     headers = {"Authorization": f"Bearer {token}"}
     assert HTTP.get(f"{server.url}/v1/whoami", headers=headers).json()["user"] == "dave"
-    store = EventStore(server.db_path, dedupe=None)
+    store = SqliteStore(server.db_path, dedupe=None)
     try:
         assert store.remove_token("dave")
     finally:

@@ -10,7 +10,7 @@ from warroom.domain.clock import SystemClock
 from warroom.server.alerting.payload import parse_notification
 from warroom.server.alertmanager import AlertIntake
 from warroom.server.auth import Principal
-from warroom.server.db import EventStore
+from warroom.server.storage import SqliteStore
 from warroom.server.ledger import Ledger
 
 ALERT = Path(__file__).resolve().parents[1] / "server" / "fixtures" / "alertmanager" / "kube-proxy-down-node-5.json"
@@ -18,12 +18,12 @@ ALERT = Path(__file__).resolve().parents[1] / "server" / "fixtures" / "alertmana
 
 def alert_events(tmp_path: Path) -> list:
     """What the real intake makes of the notification (a store in a temp dir, no network)."""
-    store = EventStore(tmp_path / "server.sqlite3")
+    store = SqliteStore(tmp_path / "server.sqlite3")
     clock = SystemClock()
     intake = AlertIntake(Ledger(store, clock), store, clock, runbooks=list)
     who = Principal(name="alertmanager", admin=False, authenticated=True)
     intake.handle(who, parse_notification(json.loads(ALERT.read_text()), clock.now()))
-    events = [json.loads(event_json) for _, _, event_json in store.iter_all()]
+    events = [json.loads(row.event_json) for row in store.iter_feed()]
     store.close()
     from warroom.domain.events import parse_event
 

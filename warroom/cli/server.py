@@ -1,14 +1,17 @@
 """``warroom server``: run the sync server, and manage its access tokens.
 
-    warroom server [--data-dir D] [--host 127.0.0.1] [--port 8765] [--insecure-no-auth]
-                   [--alert-severity-map FILE.toml]
-    warroom server token add NAME [--admin] [--data-dir D]
-    warroom server token list [--data-dir D]
-    warroom server token revoke NAME [--data-dir D]
+    warroom server [--data-dir D | --db postgresql://…] [--host 127.0.0.1] [--port 8765]
+                   [--insecure-no-auth] [--alert-severity-map FILE.toml]
+    warroom server token add NAME [--admin] [--data-dir D | --db URL]
+    warroom server token list [--data-dir D | --db URL]
+    warroom server token revoke NAME [--data-dir D | --db URL]
+    warroom server migrate --from sqlite:PATH --to postgresql://…
 
 The data dir defaults to platformdirs' user data dir for "warroom-server", or
-``WARROOM_SERVER_DATA_DIR``. The server fails closed: with no token configured it refuses to
-start unless ``--insecure-no-auth`` is given.
+``WARROOM_SERVER_DATA_DIR``; the server keeps a SQLite file there. With ``--db`` (or
+``WARROOM_DB``) it uses that PostgreSQL database instead, and several servers may share it.
+The server fails closed: with no token configured it refuses to start unless
+``--insecure-no-auth`` is given.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import sys
 from pathlib import Path
 
 from warroom.server import DEFAULT_HOST, DEFAULT_PORT
+from warroom.server.storage import DB_ENV, DB_FILE_NAME, EventStore, StoreError, open_store
 from warroom.store import paths
-from warroom.server.db import DB_FILE_NAME, EventStore, StoreError
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -30,14 +33,21 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help=f"where the database lives (default: ${paths.SERVER_DATA_DIR_ENV} or {paths.server_data_dir()})",
+        help=f"where the SQLite database lives (default: ${paths.SERVER_DATA_DIR_ENV} or {paths.server_data_dir()})",
+    )
+    # Several replicas: a shared PostgreSQL database instead of the data dir's SQLite file.
+    parser.add_argument(
+        "--db",
+        default=None,
+        metavar="postgresql://USER@HOST:PORT/DBNAME",
+        help=f"use this PostgreSQL database instead (default: ${DB_ENV}); replicas may share it",
     )
 
 
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warroom server",
-        description="Run the shared warroom sync server (FastAPI on uvicorn, SQLite).",
+        description="Run the shared warroom sync server (FastAPI on uvicorn; SQLite, or PostgreSQL for several replicas).",
         epilog=(
             "Tokens: `warroom server token add NAME [--admin]`, `warroom server token list`, "
             "`warroom server token revoke NAME`."
@@ -88,22 +98,41 @@ def main(argv: list[str]) -> int:
     """Entry point of ``warroom server …``; returns the exit code."""
     if argv and argv[0] == "token":
         return _token_main(argv[1:])
+    if argv and argv[0] == "migrate":
+        from warroom.server.storage.migrate import migrate_main
+
+        return migrate_main(argv[1:])
     return _run_main(argv)
 
 
-def _open_store(data_dir: Path) -> EventStore:
+def _database(args: argparse.Namespace) -> Path | str:
+    """``--db`` (a PostgreSQL URL), else ``--data-dir``'s SQLite file, else ``$WARROOM_DB``,
+    else the default data dir's SQLite file."""
+    from warroom.server.storage import is_postgres_url
+
+    if args.db and args.data_dir is not None:
+        raise StoreError("give either --db or --data-dir, not both")
+    url = args.db or (None if args.data_dir is not None else os.environ.get(DB_ENV) or None)
+    if url:
+        if not is_postgres_url(url):
+            raise StoreError(f"--db (or ${DB_ENV}) takes a postgresql:// URL, not {url!r}")
+        return url
+    data_dir = (args.data_dir or paths.server_data_dir()).expanduser()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return data_dir / DB_FILE_NAME
+
+
+def _open_store(database: Path | str) -> EventStore:
     # dedupe=None: managing tokens must not decide how the events table is indexed.
-    return EventStore(data_dir / DB_FILE_NAME, dedupe=None)
+    return open_store(database, dedupe=None)
 
 
 def _token_main(argv: list[str]) -> int:
     from warroom.server.auth import create_token
 
     args = _token_parser().parse_args(argv)
-    data_dir = args.data_dir or paths.server_data_dir()
     try:
-        store = _open_store(data_dir)
+        store = _open_store(_database(args))
     except (StoreError, OSError) as exc:
         print(f"warroom server: {exc}", file=sys.stderr)
         return 1
@@ -124,7 +153,7 @@ def _token_main(argv: list[str]) -> int:
         if args.command == "list":
             tokens = store.tokens()
             if not tokens:
-                print(f"no tokens in {data_dir}; add one with: warroom server token add NAME --admin")
+                print(f"no tokens in {store.describe()}; add one with: warroom server token add NAME --admin")
                 return 0
             for record in tokens:
                 flag = "admin" if record.admin else "user "
@@ -141,16 +170,17 @@ def _token_main(argv: list[str]) -> int:
 
 def _run_main(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
-    data_dir = (args.data_dir or paths.server_data_dir()).expanduser()
     try:
-        store = _open_store(data_dir)
+        database = _database(args)
+        store = _open_store(database)
         token_count = len(store.tokens())
+        where = store.describe()
         store.close()
     except (StoreError, OSError) as exc:
         print(f"warroom server: {exc}", file=sys.stderr)
         return 1
     if token_count == 0 and not args.insecure_no_auth:
-        data_flag = f" --data-dir {data_dir}" if args.data_dir else ""
+        data_flag = f" --data-dir {args.data_dir}" if args.data_dir else f" --db {where}" if args.db else ""
         print(
             "warroom server: no access tokens are configured, so the server will not start "
             "(it fails closed). Create the first one with:\n\n"
@@ -177,14 +207,14 @@ def _run_main(argv: list[str]) -> int:
 
     try:
         app = create_app(
-            data_dir / DB_FILE_NAME,
+            database,
             auth_required=not args.insecure_no_auth,
             alert_severity_map=severity_map,
         )
     except StoreError as exc:
         print(f"warroom server: {exc}", file=sys.stderr)
         return 1
-    lines = [f"warroom server: serving {data_dir} on http://{_url_host(args.host)}:{args.port}"]
+    lines = [f"warroom server: serving {where} on http://{_url_host(args.host)}:{args.port}"]
     if args.insecure_no_auth:
         lines.append(
             "  AUTH IS OFF (--insecure-no-auth): anyone who can reach this port can read and "

@@ -65,8 +65,8 @@ from warroom.server.alerting.payload import (
 )
 from warroom.server.alerting.severity import DEFAULT_SEVERITY_VALUES, SeverityMap, load_severity_map
 from warroom.server.auth import Principal
-from warroom.server.db import EventStore
 from warroom.server.ledger import Ledger, utc_iso
+from warroom.server.storage import EventStore
 from warroom.wire import MAX_BATCH_EVENTS, IncidentSummary, Outcome, RejectionCode
 
 log = logging.getLogger("warroom.server.alertmanager")

@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI): push events, long-poll the feed, list incidents, take alerts.
 
-``create_app`` builds the server's parts (the event store, the ledger that checks and folds
-what is pushed, the feed signal, the alert intake), keeps them on ``app.state`` for the
+``create_app`` builds the server's parts (the event store — a SQLite file, or a PostgreSQL
+database shared by several replicas — the ledger that checks and folds what is pushed, the
+feed, the alert intake), keeps them on ``app.state`` for the
 dependencies in ``deps.py``, and includes one router per resource from ``routes/``. How every
 failure answers is in ``errors.py``.
 """
@@ -18,11 +19,11 @@ from fastapi import FastAPI
 import warroom
 from warroom.domain.clock import Clock, SystemClock
 from warroom.server.alertmanager import ALERT_BODY_MAX, ALERTMANAGER_PATH, AlertIntake, AlertmanagerWebhook
-from warroom.server.db import EventStore
 from warroom.server.errors import BodyLimitMiddleware, install_error_handlers
-from warroom.server.feed import FeedSignal
+from warroom.server.feed import Feed
 from warroom.server.ledger import Ledger
 from warroom.server.routes import alerts, events, feed, incidents, meta
+from warroom.server.storage import EventStore, open_store
 from warroom.wire import MAX_BODY_BYTES, PushRequest
 
 if TYPE_CHECKING:
@@ -33,27 +34,33 @@ UNSAFE_NO_DEDUPE_ENV = "WARROOM_SERVER_UNSAFE_NO_DEDUPE"
 
 
 def create_app(
-    db_path: Path,
+    database: Path | str | EventStore,
     *,
     auth_required: bool = True,
     clock: Clock | None = None,
     dedupe: bool | None = None,
     alert_severity_map: "SeverityMap | None" = None,
 ) -> FastAPI:
-    """The ASGI app serving the database at ``db_path``.
+    """The ASGI app serving ``database``: a SQLite file path, a ``postgresql://`` URL (one
+    replica of several), or an opened store.
 
     ``dedupe=None`` reads ``WARROOM_SERVER_UNSAFE_NO_DEDUPE`` (only the chaos test sets it);
     ``alert_severity_map=None`` maps alert labels with the built-in table."""
     if dedupe is None:
         dedupe = os.environ.get(UNSAFE_NO_DEDUPE_ENV) != "1"
-    store = EventStore(Path(db_path), dedupe=dedupe)
-    ledger = Ledger(store, clock or SystemClock(), dedupe=dedupe)
-    signal = FeedSignal()
+    store = database if isinstance(database, EventStore) else open_store(database, dedupe=dedupe)
+    try:
+        ledger = Ledger(store, clock or SystemClock(), dedupe=dedupe)
+    except BaseException:
+        store.close()
+        raise
+    live_feed = Feed(store, ledger)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        await live_feed.start()  # with PostgreSQL: follow the other replicas' commits
         yield
-        await signal.close()
+        await live_feed.close()
         store.close()
 
     app = FastAPI(
@@ -68,7 +75,8 @@ def create_app(
     )
     app.state.store = store
     app.state.ledger = ledger
-    app.state.feed_signal = signal
+    app.state.feed = live_feed
+    app.state.feed_signal = live_feed.signal
     app.state.auth_required = auth_required
     # Alert intake goes through the same ledger.submit and feed wake-up as POST /v1/events.
     app.state.alert_intake = AlertIntake(ledger, store, ledger.clock, alert_severity_map)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from warroom.domain.models import PERSON_MAX
-from warroom.server.db import EventStore, TokenRecord
+from warroom.server.storage import EventStore, TokenRecord
 
 
 @dataclass(frozen=True)

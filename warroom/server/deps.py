@@ -15,10 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from warroom.server.alertmanager import AlertIntake
 from warroom.server.auth import ANONYMOUS, Principal, verify_token
-from warroom.server.db import EventStore
 from warroom.server.errors import ApiError
-from warroom.server.feed import FeedSignal
+from warroom.server.feed import Feed, FeedSignal
 from warroom.server.ledger import Ledger
+from warroom.server.storage import EventStore
 
 bearer = HTTPBearer(auto_error=False, description="A token from `warroom server token add`.")
 
@@ -37,6 +37,10 @@ def get_ledger(request: Request) -> Ledger:
 
 def get_feed_signal(request: Request) -> FeedSignal:
     return request.app.state.feed_signal
+
+
+def get_feed(request: Request) -> Feed:
+    return request.app.state.feed
 
 
 def get_alert_intake(request: Request) -> AlertIntake:
@@ -74,4 +78,5 @@ CurrentUser = Annotated[Principal, Depends(authenticate)]
 StoreDep = Annotated[EventStore, Depends(get_store)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 FeedSignalDep = Annotated[FeedSignal, Depends(get_feed_signal)]
+FeedDep = Annotated[Feed, Depends(get_feed)]
 AlertIntakeDep = Annotated[AlertIntake, Depends(get_alert_intake)]

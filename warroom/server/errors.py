@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from warroom.server.db import StoreError
+from warroom.server.storage import StoreError
 from warroom.wire import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ErrorBody
 
 log = logging.getLogger("warroom.server")

@@ -1,7 +1,15 @@
-"""The feed's plumbing: the signal that wakes held long-polls, and the opaque cursor.
+"""The long-poll feed: opaque cursors, waiting for news, pages of the stored JSON.
 
-The cursor is ``v1:<database id>:<position>`` in URL-safe base64: clients treat it as opaque,
-and a cursor from another database (a restore, another server) is recognised as foreign.
+A cursor is ``base64("v1:<db_id>:<mark>")``: the database's id and the store's mark of the
+last row served (SQLite: a position; PostgreSQL: ``epoch.txid.seq``). Clients never look
+inside. A cursor with another database's id, or whose mark this database's history does not
+contain (a restore from an older backup, a failover that lost the end), answers 410: the
+client reads from the start again and re-pushes its journal.
+
+Held polls wait on ``FeedSignal`` until the store's head passes their cursor. With one
+process the head moves when this process commits. With several replicas on PostgreSQL the
+store's listener moves it (a NOTIFY from another replica, or its periodic re-check) and calls
+``Feed.changed_elsewhere``, which also lets the ledger catch up.
 """
 
 from __future__ import annotations
@@ -9,7 +17,43 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
+import logging
 from collections.abc import Callable
+
+from fastapi.concurrency import run_in_threadpool
+
+from warroom.server.ledger import Ledger
+from warroom.server.storage import EventStore, Mark
+
+log = logging.getLogger("warroom.server")
+
+_CURSOR_VERSION = "v1"
+
+
+class CursorRefused(Exception):
+    """The cursor cannot be served: ``status`` 400 (not ours) or 410 (another history)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def encode_cursor(db_id: str, mark_text: str | int) -> str:
+    raw = f"{_CURSOR_VERSION}:{db_id}:{mark_text}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """``(db_id, mark text)``; raises ValueError for anything no server issued."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        version, db_id, mark_text = raw.split(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("not a cursor") from None
+    if version != _CURSOR_VERSION or not db_id or not mark_text:
+        raise ValueError("not a cursor")
+    return db_id, mark_text
 
 
 class FeedSignal:
@@ -38,22 +82,82 @@ class FeedSignal:
                 pass
 
 
-_CURSOR_VERSION = "v1"
+class Feed:
+    """One server's feed over its store."""
+
+    def __init__(self, store: EventStore, ledger: Ledger) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.signal = FeedSignal()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        """Follow other processes' commits (a shared store only)."""
+        self._loop = asyncio.get_running_loop()
+        if self.store.shared:
+            self.store.watch(self.changed_elsewhere)
+
+    async def close(self) -> None:
+        await run_in_threadpool(self.store.unwatch)
+        await self.signal.close()
+
+    async def committed(self) -> None:
+        """This process stored events: wake the polls waiting here."""
+        await self.signal.notify()
+
+    def changed_elsewhere(self) -> None:
+        """From the store's listener thread: the head moved."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(self.signal.notify(), loop)
+            except RuntimeError:  # the loop closed meanwhile: nobody is waiting
+                pass
+        self.ledger.catch_up()
+
+    def _mark(self, cursor: str | None) -> Mark:
+        if not cursor:
+            return self.store.start
+        not_ours = CursorRefused(
+            400,
+            "that cursor was not issued by this server; omit ?cursor= to read the feed from "
+            "the beginning",
+        )
+        try:
+            db_id, mark_text = decode_cursor(cursor)
+        except ValueError:
+            raise not_ours from None
+        if db_id != self.store.db_id:
+            raise _foreign()
+        try:
+            return self.store.parse_mark(mark_text)
+        except ValueError:
+            raise not_ours from None
+
+    async def page(self, cursor: str | None, timeout: float, limit: int) -> str:
+        """The JSON body of a feed answer (waits up to ``timeout`` s when nothing is new)."""
+        after = self._mark(cursor)
+        if after != self.store.start and await run_in_threadpool(self.store.is_foreign, after):
+            raise _foreign()
+        store = self.store
+        if store.head <= after and timeout > 0:
+            await self.signal.wait(lambda: store.head > after, timeout)
+        rows = await run_in_threadpool(store.read_feed, after, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_mark = rows[-1].mark if rows else after
+        # The stored JSON is served as is: no re-validation, and byte-identical on every replica.
+        items = ",".join(
+            f'{{"position":{row.position},"received_at":{json.dumps(row.received_at)},"event":{row.event_json}}}'
+            for row in rows
+        )
+        cursor_out = encode_cursor(store.db_id, store.mark_text(next_mark))
+        return f'{{"events":[{items}],"cursor":{json.dumps(cursor_out)},"more":{"true" if more else "false"}}}'
 
 
-def encode_cursor(db_id: str, position: int) -> str:
-    raw = f"{_CURSOR_VERSION}:{db_id}:{position}".encode("ascii")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, int]:
-    """``(db_id, position)``; raises ValueError for anything this server did not issue."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        version, db_id, position_text = raw.split(":")
-        position = int(position_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("not a cursor") from None
-    if version != _CURSOR_VERSION or position < 0 or not position_text.isdigit():
-        raise ValueError("not a cursor")
-    return db_id, position
+def _foreign() -> CursorRefused:
+    return CursorRefused(
+        410,
+        "that cursor belongs to another server database (or to events this server no longer "
+        "has, e.g. after a restore); read the feed from the beginning and push your events again",
+    )

@@ -1,7 +1,7 @@
 """The server's authority over events: validate, deduplicate, authorize, store, fold.
 
-The ledger keeps every incident's folded state in memory (rebuilt from SQLite at start) so it
-can answer "who is the Incident Commander right now?" when an event asks to resolve the
+The ledger keeps every incident's folded state in memory (rebuilt from the store at start) so
+it can answer "who is the Incident Commander right now?" when an event asks to resolve the
 incident or hand the role over. Events are never rewritten: an event whose actor is not the
 authenticated user is rejected rather than re-signed, because the client has already
 journalled it and every replica must end up with byte-identical events.
@@ -17,11 +17,19 @@ Rules, per event and in request order (earlier events of the same batch count):
 5. resolving an incident or assigning the Incident Commander role needs the current IC (or an
    admin). With auth off the event's own actor is taken at its word: the rule then catches
    mistakes, not malice.
+
+A batch is judged inside the store's write transaction for its incidents. With several server
+replicas on one database (``store.shared``) other processes store events too: inside that
+transaction the store has locked the batch's incidents against every other writer, and the
+ledger first folds in what the others stored for them (``newer_rows``), so the rules above
+read the current state. ``catch_up`` folds in everything else (for ``/v1/incidents``) when the
+store says the feed moved.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +41,13 @@ from warroom.domain.fold import IncidentFolder
 from warroom.domain.ids import short_id
 from warroom.domain.models import INCIDENT_COMMANDER, Status, canonical_role
 from warroom.server.auth import Principal
-from warroom.server.db import EventStore, StoredEvent
+from warroom.server.storage import EventStore, FeedRow, RaceLost, StoredEvent, StoreError, WriteBatch
 from warroom.wire import EventResult, IncidentSummary, Outcome, RejectionCode
+
+log = logging.getLogger("warroom.server")
+
+_ATTEMPTS = 5
+"""How often a batch is judged again after losing a race it could not see coming."""
 
 
 def utc_iso(moment: datetime) -> str:
@@ -45,10 +58,11 @@ def utc_iso(moment: datetime) -> str:
 class _Staged:
     index: int
     event: Event
+    event_json: str
 
 
 class Ledger:
-    """Accepts batches of events (one at a time: it is the single writer)."""
+    """Accepts batches of events, one at a time per process (the store orders processes)."""
 
     def __init__(self, store: EventStore, clock: Clock, *, dedupe: bool = True) -> None:
         self.store = store
@@ -57,133 +71,134 @@ class Ledger:
         self._lock = threading.Lock()
         self._folders: dict[str, IncidentFolder] = {}
         self._declared: set[str] = set()
-        self._known_ids: set[str] = set()
         self._updated: dict[str, str] = {}
-        self._last_position = 0
+        self._seen: dict[str, int] = {}  # incident -> highest row position folded in
+        self._feed_mark = store.start
         self.unreadable_rows = 0
-        self._rebuild()
+        self.catch_up()
 
-    @property
-    def last_position(self) -> int:
-        """The newest committed position (read without the lock: an int swap is atomic)."""
-        return self._last_position
+    # --- following the store ---------------------------------------------------------------
 
-    def _rebuild(self) -> None:
+    def catch_up(self) -> int:
+        """Fold in every row stored since the last call (at start: everything). Returns how
+        many rows were read."""
+        with self._lock:
+            fresh: list[FeedRow] = []
+            read = 0
+            for row in self.store.iter_feed(self._feed_mark):
+                read += 1
+                self._feed_mark = row.mark
+                # Rows of an incident this process already folded (its own, or read under
+                # the incident's lock) come again here, in the same order: skip them unparsed.
+                if row.position > self._seen.get(row.incident_id, 0):
+                    fresh.append(row)
+            self._fold_rows(fresh)  # at once: an incident re-folds at most once
+            return read
+
+    def _fold_rows(self, rows: list[FeedRow]) -> None:
+        """Fold stored rows in (position order within each incident)."""
         by_incident: dict[str, list[Event]] = {}
-        for position, received_at, event_json in self.store.iter_all():
-            self._last_position = position
+        for row in rows:
+            self._seen[row.incident_id] = max(self._seen.get(row.incident_id, 0), row.position)
             try:
-                event = Event.model_validate_json(event_json)
+                event = Event.model_validate_json(row.event_json)
             except ValueError:
                 # Stored by a newer server version with kinds this one does not know: keep
                 # serving it in the feed, but it cannot take part in the rules.
                 self.unreadable_rows += 1
                 continue
-            self._known_ids.add(event.id)
-            self._updated[event.incident_id] = received_at
+            self._updated[event.incident_id] = row.received_at
             if event.kind == "incident.declared":
                 self._declared.add(event.incident_id)
             by_incident.setdefault(event.incident_id, []).append(event)
         for incident_id, events in by_incident.items():
-            folder = IncidentFolder(incident_id)
-            folder.add_many(events)
-            self._folders[incident_id] = folder
+            self._folder(incident_id).add_many(events)
 
     # --- pushing ---------------------------------------------------------------------------
 
     def submit(self, principal: Principal, raw_events: list[Any]) -> list[EventResult]:
         """Judge and store one batch. Raises ``StoreError`` (then nothing was stored)."""
+        parsed = [_parse(index, raw) for index, raw in enumerate(raw_events)]
+        incident_ids = sorted({item.incident_id for item in parsed if isinstance(item, Event)})
         with self._lock:
-            received_at = utc_iso(self.clock.now())
-            results: list[EventResult | None] = [None] * len(raw_events)
-            staged: list[_Staged] = []
-            staged_ids: dict[str, _Staged] = {}
-            unapplied: dict[str, list[Event]] = {}  # staged, not yet folded in
-            declared_now: set[str] = set()
-            duplicates_of_staged: list[tuple[int, str]] = []
-            for index, raw in enumerate(raw_events):
-                raw_id = raw.get("id") if isinstance(raw, dict) else None
-                raw_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+            for attempt in range(_ATTEMPTS):
                 try:
-                    event = parse_event(raw)
-                except ValueError as exc:
-                    results[index] = _rejected(
-                        index, raw_id, RejectionCode.INVALID, f"the event is not valid: {exc}"
-                    )
-                    continue
-                except OverflowError:
-                    # A time whose conversion to UTC leaves datetime's range (year 1 with a
-                    # positive offset, year 9999 with a negative one). Without this the whole
-                    # batch was a 500, which a client retries forever: its outbox stuck.
-                    results[index] = _rejected(
-                        index, raw_id, RejectionCode.INVALID,
-                        "the event is not valid: a time is out of range once converted to UTC",
-                    )
-                    continue
-                if self.dedupe:
-                    seen = self._judge_duplicate(index, event, staged_ids)
-                    if seen is not None:
-                        results[index] = seen
-                        if seen.status is Outcome.DUPLICATE and seen.position is None:
-                            duplicates_of_staged.append((index, event.id))
-                        continue
-                refusal = self._authorize(principal, event, declared_now, unapplied)
-                if refusal is not None:
-                    results[index] = _rejected(index, event.id, *refusal)
-                    continue
-                item = _Staged(index, event)
-                staged.append(item)
-                staged_ids[event.id] = item
-                unapplied.setdefault(event.incident_id, []).append(event)
-                if event.kind == "incident.declared":
-                    declared_now.add(event.incident_id)
+                    return self._submit_once(principal, parsed, incident_ids)
+                except RaceLost as exc:
+                    log.info("batch judged again (%s)", exc)
+            raise StoreError("the database stayed too busy to take this batch; try again")
 
-            rows = [_row(item.event, received_at, principal.name) for item in staged]
-            try:
-                positions = self.store.append(rows)
-            except Exception:
-                # Some staged events may already be folded in (for the IC rule): undo that.
-                self._refold_from_store({item.event.incident_id for item in staged})
-                raise
-            position_of: dict[str, int] = {}
-            for item, position in zip(staged, positions):
-                position_of[item.event.id] = position
-                results[item.index] = EventResult(
-                    index=item.index, id=item.event.id, status=Outcome.ACCEPTED, position=position
-                )
-                self._known_ids.add(item.event.id)
-                self._updated[item.event.incident_id] = received_at
-            for index, event_id in duplicates_of_staged:
-                results[index] = results[index].model_copy(update={"position": position_of[event_id]})
-            self._declared |= declared_now
-            for incident_id, events in unapplied.items():
-                self._folder(incident_id).add_many(events)
-            if positions:
-                self._last_position = positions[-1]
-            return [r for r in results if r is not None]
+    def _submit_once(
+        self, principal: Principal, parsed: list["Event | EventResult"], incident_ids: list[str]
+    ) -> list[EventResult]:
+        received_at = utc_iso(self.clock.now())
+        results: list[EventResult | None] = [None] * len(parsed)
+        staged: list[_Staged] = []
+        folded_early: dict[str, set[str]] = {}  # staged events folded in for the IC rule
+        try:
+            with self.store.writing(incident_ids) as batch:
+                if self.store.shared:
+                    self._fold_rows(batch.newer_rows({i: self._seen.get(i, 0) for i in incident_ids}))
+                self._judge(batch, principal, parsed, results, staged, folded_early)
+                rows = [stored_row(i.event, received_at, principal.name, i.event_json) for i in staged]
+                positions = batch.insert(rows)
+        except BaseException:
+            for incident_id, event_ids in folded_early.items():
+                self._folders[incident_id].discard(event_ids)
+            raise
+        position_of = {item.event.id: position for item, position in zip(staged, positions)}
+        by_incident: dict[str, list[Event]] = {}
+        for item, position in zip(staged, positions):
+            results[item.index] = EventResult(
+                index=item.index, id=item.event.id, status=Outcome.ACCEPTED, position=position
+            )
+            incident_id = item.event.incident_id
+            self._updated[incident_id] = received_at
+            self._seen[incident_id] = max(self._seen.get(incident_id, 0), position)
+            if item.event.kind == "incident.declared":
+                self._declared.add(incident_id)
+            by_incident.setdefault(incident_id, []).append(item.event)
+        for index, result in enumerate(results):
+            if result is not None and result.status is Outcome.DUPLICATE and result.position is None:
+                results[index] = result.model_copy(update={"position": position_of.get(result.id)})
+        for incident_id, events in by_incident.items():
+            self._folder(incident_id).add_many(events)
+        return [r for r in results if r is not None]
 
-    def _judge_duplicate(
-        self, index: int, event: Event, staged_ids: dict[str, _Staged]
-    ) -> EventResult | None:
-        """A duplicate/conflict result if this id is already stored or staged, else None."""
-        if event.id in staged_ids:
-            same = staged_ids[event.id].event == event
-            position = None
-        elif event.id in self._known_ids:
-            stored = self.store.stored_event(event.id)
-            position = stored[0] if stored else None
-            same = stored is not None and Event.model_validate_json(stored[1]) == event
-        else:
-            return None
-        if same:
-            return EventResult(index=index, id=event.id, status=Outcome.DUPLICATE, position=position)
-        return _rejected(
-            index,
-            event.id,
-            RejectionCode.CONFLICT,
-            f"another event with id {event.id} and different content is already stored; "
-            "event ids must be unique (this points at a bug or an edited journal)",
-        )
+    def _judge(
+        self,
+        batch: WriteBatch,
+        principal: Principal,
+        parsed: list["Event | EventResult"],
+        results: list[EventResult | None],
+        staged: list[_Staged],
+        folded_early: dict[str, set[str]],
+    ) -> None:
+        """Fill ``results`` (refusals, duplicates) and ``staged`` (to insert), in order."""
+        stored = batch.stored([e.id for e in parsed if isinstance(e, Event)]) if self.dedupe else {}
+        staged_ids: dict[str, _Staged] = {}
+        unapplied: dict[str, list[Event]] = {}  # staged, not yet folded in
+        declared_now: set[str] = set()
+        for index, event in enumerate(parsed):
+            if isinstance(event, EventResult):
+                results[index] = event
+                continue
+            event_json = event.model_dump_json()
+            if self.dedupe:
+                seen = _judge_duplicate(index, event, event_json, staged_ids, stored)
+                if seen is not None:
+                    results[index] = seen
+                    continue
+            refusal = self._authorize(principal, event, declared_now, unapplied, folded_early)
+            if refusal is not None:
+                results[index] = _rejected(index, event.id, *refusal)
+                continue
+            item = _Staged(index, event, event_json)
+            staged.append(item)
+            staged_ids[event.id] = item
+            unapplied.setdefault(event.incident_id, []).append(event)
+            if event.kind == "incident.declared":
+                declared_now.add(event.incident_id)
 
     def _authorize(
         self,
@@ -191,6 +206,7 @@ class Ledger:
         event: Event,
         declared_now: set[str],
         unapplied: dict[str, list[Event]],
+        folded_early: dict[str, set[str]],
     ) -> tuple[RejectionCode, str] | None:
         if principal.authenticated and not principal.admin and event.actor != principal.name:
             return (
@@ -216,11 +232,14 @@ class Ledger:
         action = _commander_only_action(event)
         if action is None or principal.admin:
             return None
-        # The rule needs the state including this batch's earlier events: fold them in now.
+        # The rule needs the state including this batch's earlier events: fold them in now
+        # (taken out again if the batch is not stored).
         pending = unapplied.pop(event.incident_id, [])
         folder = self._folder(event.incident_id)
         if pending:
+            fresh = {e.id for e in pending if e.id not in folder}
             folder.add_many(pending)
+            folded_early.setdefault(event.incident_id, set()).update(fresh)
         commander = folder.state.roles.get(INCIDENT_COMMANDER)
         who = principal.name if principal.authenticated else event.actor
         if commander and who != commander:
@@ -236,17 +255,6 @@ class Ledger:
         if folder is None:
             folder = self._folders[incident_id] = IncidentFolder(incident_id)
         return folder
-
-    def _refold_from_store(self, incident_ids: set[str]) -> None:
-        fresh = {iid: IncidentFolder(iid) for iid in incident_ids}
-        for _position, _received, event_json in self.store.iter_all():
-            try:
-                event = Event.model_validate_json(event_json)
-            except ValueError:
-                continue
-            if event.incident_id in fresh:
-                fresh[event.incident_id].add(event)
-        self._folders.update(fresh)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -268,6 +276,60 @@ class Ledger:
                 )
         summaries.sort(key=lambda s: s.updated.timestamp() if s.updated else 0.0, reverse=True)
         return summaries
+
+
+def _parse(index: int, raw: Any) -> "Event | EventResult":
+    """The event, or the ``invalid`` result for it (judged before any lock is taken)."""
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    raw_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+    try:
+        return parse_event(raw)
+    except ValueError as exc:
+        return _rejected(index, raw_id, RejectionCode.INVALID, f"the event is not valid: {exc}")
+    except OverflowError:
+        # A time whose conversion to UTC leaves datetime's range (year 1 with a positive
+        # offset, year 9999 with a negative one). Without this the whole batch was a 500,
+        # which a client retries forever: its outbox stuck.
+        return _rejected(
+            index, raw_id, RejectionCode.INVALID,
+            "the event is not valid: a time is out of range once converted to UTC",
+        )  # fmt: skip
+
+
+def _judge_duplicate(
+    index: int,
+    event: Event,
+    event_json: str,
+    staged_ids: dict[str, _Staged],
+    stored: dict[str, tuple[int, str]],
+) -> EventResult | None:
+    """A duplicate/conflict result if this id is already stored or staged, else None."""
+    if event.id in staged_ids:
+        same = staged_ids[event.id].event_json == event_json
+        position = None  # filled in once the staged event has its position
+    elif event.id in stored:
+        position, stored_json = stored[event.id]
+        # The stored bytes decide; a server version that serialised the same event another
+        # way still recognises it through the parsed model.
+        same = stored_json == event_json or _same_event(stored_json, event)
+    else:
+        return None
+    if same:
+        return EventResult(index=index, id=event.id, status=Outcome.DUPLICATE, position=position)
+    return _rejected(
+        index,
+        event.id,
+        RejectionCode.CONFLICT,
+        f"another event with id {event.id} and different content is already stored; "
+        "event ids must be unique (this points at a bug or an edited journal)",
+    )
+
+
+def _same_event(stored_json: str, event: Event) -> bool:
+    try:
+        return Event.model_validate_json(stored_json) == event
+    except ValueError:
+        return False
 
 
 def _commander_only_action(event: Event) -> str | None:
@@ -295,8 +357,11 @@ def _rejected(index: int, event_id: str | None, code: RejectionCode, reason: str
     return EventResult(index=index, id=event_id, status=Outcome.REJECTED, code=code, reason=reason)
 
 
-def _row(event: Event, received_at: str, pushed_by: str | None) -> StoredEvent:
-    event_json = event.model_dump_json()
+def stored_row(
+    event: Event, received_at: str, pushed_by: str | None, event_json: str | None = None
+) -> StoredEvent:
+    """The row that stores ``event`` (``event_json``: its canonical JSON, if already made)."""
+    event_json = event_json if event_json is not None else event.model_dump_json()
     data = json.loads(event_json)
     return StoredEvent(
         event_id=event.id,

@@ -1,15 +1,16 @@
-"""The server's SQLite file: the events table (the audit log), every alert notification as
-it arrived (``alert_deliveries``, also append-only) and the access tokens.
+"""The default store: one SQLite file in the server's data dir, one server process. It holds
+the events table (the audit log), every alert notification as it arrived
+(``alert_deliveries``, also append-only) and the access tokens.
 
 * WAL mode with ``synchronous=FULL``: a commit is on disk before a push is answered.
 * ``events`` is append-only: triggers refuse UPDATE and DELETE, so not even a bug in this
-  process can rewrite history. ``position`` (AUTOINCREMENT) is the feed order.
+  process can rewrite history. ``position`` (AUTOINCREMENT) is the feed order and the mark.
 * ``UNIQUE(event_id)`` (a unique index) makes a re-pushed event a duplicate, never a second
   row. ``WARROOM_SERVER_UNSAFE_NO_DEDUPE=1`` leaves that index out; it exists only so the
   chaos test can prove it detects duplicates, and only works on a new data dir.
 * One writer connection guarded by a lock (SQLite allows one writer anyway; the lock makes
-  the order of positions the order of commits). Reads use their own connection: in WAL mode
-  they never block the writer.
+  the order of positions the order of commits, so ``position > cursor`` never skips a row).
+  Reads use their own connection: in WAL mode they never block the writer.
 """
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from warroom.server.storage.base import (
+    EventStore,
+    FeedRow,
+    StoredEvent,
+    StoreError,
+    TokenRecord,
+    WriteBatch,
+    token_exists_error,
+)
 
 DB_FILE_NAME = "warroom-server.sqlite3"
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -68,34 +79,10 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 _UNIQUE_INDEX = "events_event_id_unique"
 _PLAIN_INDEX = "events_event_id"
-
-
-class StoreError(Exception):
-    """The database could not be opened or written; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """A row to insert (``position`` is assigned by SQLite)."""
-
-    event_id: str
-    incident_id: str
-    kind: str
-    actor: str
-    hlc: str
-    at: str
-    logged_at: str
-    received_at: str
-    pushed_by: str | None
-    event_json: str
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    name: str
-    sha256: str
-    admin: bool
-    created_at: str
+EVENT_COLUMNS = (
+    "event_id, incident_id, kind, actor, hlc, at, logged_at, received_at, pushed_by, event_json"
+)
+_INSERT = f"INSERT INTO events({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 BUSY_TIMEOUT_ENV = "WARROOM_SERVER_BUSY_TIMEOUT"
@@ -119,8 +106,46 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class EventStore:
+def row_values(row: StoredEvent) -> tuple:
+    return (
+        row.event_id, row.incident_id, row.kind, row.actor, row.hlc, row.at, row.logged_at,
+        row.received_at, row.pushed_by, row.event_json,
+    )  # fmt: skip
+
+
+class _SqliteBatch(WriteBatch):
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def newer_rows(self, seen: dict[str, int]) -> list[FeedRow]:
+        return []  # this process is the only writer: the ledger has seen every row
+
+    def stored(self, event_ids: list[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for event_id, position, event_json in self._cursor.execute(
+                f"SELECT event_id, position, event_json FROM events WHERE event_id IN ({marks}) "
+                "ORDER BY position",
+                chunk,
+            ):
+                found.setdefault(event_id, (position, event_json))
+        return found
+
+    def insert(self, rows: list[StoredEvent]) -> list[int]:
+        positions = []
+        for row in rows:
+            self._cursor.execute(_INSERT, row_values(row))
+            positions.append(self._cursor.lastrowid)
+        return positions
+
+
+class SqliteStore(EventStore):
     """The SQLite file of one server data dir."""
+
+    shared = False
+    start = 0
 
     def __init__(self, path: Path, *, dedupe: bool | None = True) -> None:
         """``dedupe=None`` leaves the event-id index alone (token management only)."""
@@ -136,10 +161,11 @@ class EventStore:
             mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"{path}: SQLite refused WAL mode ({mode}); use a local disk")
-            self._writer.executescript(_SCHEMA)
+            self._writer.executescript(SCHEMA)
             self._prepare_event_id_index()
             self.db_id = self._meta_value("db_id", secrets.token_hex(8))
             self._reader = _connect(path)
+            self._head = self._max_position()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the server database {path}: {exc}") from None
         self._write_lock = threading.Lock()
@@ -170,65 +196,75 @@ class EventStore:
         self._writer.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, default))
         return self._writer.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
+    def _max_position(self) -> int:
+        return self._writer.execute("SELECT MAX(position) FROM events").fetchone()[0] or 0
+
+    def describe(self) -> str:
+        return str(self.path)
+
     def close(self) -> None:
         self._writer.close()
         self._reader.close()
 
-    # --- events ----------------------------------------------------------------------------
+    # --- writing ------------------------------------------------------------------------------
 
-    def append(self, rows: list[StoredEvent]) -> list[int]:
-        """Insert the rows in one transaction (all or nothing); returns their positions."""
-        if not rows:
-            return []
+    @contextmanager
+    def writing(self, incident_ids: Iterable[str] = ()) -> Iterator[WriteBatch]:
         with self._write_lock:
-            cur = self._writer.cursor()
+            cursor = self._writer.cursor()
             try:
-                cur.execute("BEGIN IMMEDIATE")
-                positions = []
-                for row in rows:
-                    cur.execute(
-                        "INSERT INTO events(event_id, incident_id, kind, actor, hlc, at, "
-                        "logged_at, received_at, pushed_by, event_json) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            row.event_id,
-                            row.incident_id,
-                            row.kind,
-                            row.actor,
-                            row.hlc,
-                            row.at,
-                            row.logged_at,
-                            row.received_at,
-                            row.pushed_by,
-                            row.event_json,
-                        ),
-                    )
-                    positions.append(cur.lastrowid)
-                cur.execute("COMMIT")
+                cursor.execute("BEGIN IMMEDIATE")
+                yield _SqliteBatch(cursor)
+                cursor.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._writer.in_transaction:
-                    self._writer.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"could not store the events: {exc}") from None
+            except BaseException:
+                self._rollback()
+                raise
             finally:
-                cur.close()
-            return positions
+                cursor.close()
+            # Moved only after the commit, so a feed read never hands out a cursor past it.
+            self._head = max(self._head, self._max_position())
 
-    def last_position(self) -> int:
-        with self._read_lock:
-            row = self._reader.execute("SELECT MAX(position) FROM events").fetchone()
-        return row[0] or 0
+    def _rollback(self) -> None:
+        if self._writer.in_transaction:
+            self._writer.execute("ROLLBACK")
 
-    def read_after(self, position: int, limit: int) -> list[tuple[int, str, str]]:
-        """``(position, received_at, event_json)`` of up to ``limit`` rows after ``position``."""
+    # --- the feed -----------------------------------------------------------------------------
+
+    @property
+    def head(self) -> int:
+        return self._head
+
+    def mark_text(self, mark: int) -> str:
+        return str(mark)
+
+    def parse_mark(self, text: str) -> int:
+        if not text.isdigit():
+            raise ValueError("not a position")
+        return int(text)
+
+    def is_foreign(self, mark: int) -> bool:
+        # The head moves after the commit; a feed read sees the row as soon as it is
+        # committed. Ask the database before calling a cursor from that window foreign.
+        if mark <= self._head:
+            return False
         with self._read_lock:
-            return self._reader.execute(
-                "SELECT position, received_at, event_json FROM events "
+            return mark > (self._reader.execute("SELECT MAX(position) FROM events").fetchone()[0] or 0)
+
+    def read_feed(self, after: int, limit: int) -> list[FeedRow]:
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT position, incident_id, received_at, event_json FROM events "
                 "WHERE position > ? ORDER BY position LIMIT ?",
-                (position, limit),
+                (after, limit),
             ).fetchall()
+        return [FeedRow(position, position, incident, received, data) for position, incident, received, data in rows]
+
+    # --- looking things up --------------------------------------------------------------------
 
     def stored_event(self, event_id: str) -> tuple[int, str] | None:
-        """``(position, event_json)`` of the first row with this event id."""
         with self._read_lock:
             return self._reader.execute(
                 "SELECT position, event_json FROM events WHERE event_id = ? "
@@ -236,18 +272,7 @@ class EventStore:
                 (event_id,),
             ).fetchone()
 
-    def iter_all(self) -> Iterator[tuple[int, str, str]]:
-        """Every ``(position, received_at, event_json)``, in feed order (for rebuilding state)."""
-        position = 0
-        while True:
-            rows = self.read_after(position, 5000)
-            if not rows:
-                return
-            yield from rows
-            position = rows[-1][0]
-
     def count(self) -> tuple[int, int]:
-        """``(rows, distinct event ids)`` — equal unless dedupe was switched off."""
         with self._read_lock:
             return self._reader.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events"
@@ -285,10 +310,7 @@ class EventStore:
                     (record.name, record.sha256, int(record.admin), record.created_at),
                 )
             except sqlite3.IntegrityError:
-                raise StoreError(
-                    f"a token named {record.name!r} already exists; revoke it first "
-                    f"(warroom server token revoke {record.name!r})"
-                ) from None
+                raise token_exists_error(record.name) from None
 
     def remove_token(self, name: str) -> bool:
         with self._write_lock:
