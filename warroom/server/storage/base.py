@@ -168,6 +168,11 @@ class EventStore(ABC):
     def stored_event(self, event_id: str) -> tuple[int, str] | None:
         """``(position, event_json)`` of the row with this event id."""
 
+    def stored_events(self, event_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """``{event_id: (position, event_json)}`` of the ids that are stored."""
+        found = {event_id: self.stored_event(event_id) for event_id in event_ids}
+        return {event_id: row for event_id, row in found.items() if row is not None}
+
     @abstractmethod
     def count(self) -> tuple[int, int]:
         """``(rows, distinct event ids)`` — equal unless dedupe was switched off."""
