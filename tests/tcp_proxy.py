@@ -14,6 +14,11 @@ Only loopback, only what the test asks for:
 * ``random_drops(probability, budget)`` — also cut responses at random, at most ``budget`` times;
 * ``drops`` / ``drops_by_method`` / ``refused`` count what really happened.
 
+Given several upstream ports it is also a round-robin load balancer: each new client
+connection goes to the next server, and a server that refuses the connection (killed) is
+skipped for the next one, as HAProxy does with ``option redispatch``; ``by_upstream`` counts
+the connections each server got.
+
 The event loop runs in its own daemon thread; every public method is thread-safe.
 """
 
@@ -46,10 +51,14 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 
 
 class ChaosProxy:
-    """Forward ``127.0.0.1:port`` to ``127.0.0.1:upstream_port``, cutting answers on demand."""
+    """Forward ``127.0.0.1:port`` to ``127.0.0.1:upstream_port`` (or round-robin over a list
+    of ports), cutting answers on demand."""
 
-    def __init__(self, upstream_port: int, *, seed: int = 0, port: int = 0) -> None:
-        self.upstream_port = upstream_port
+    def __init__(self, upstream_port: int | list[int], *, seed: int = 0, port: int = 0) -> None:
+        self.upstreams = list(upstream_port) if isinstance(upstream_port, (list, tuple)) else [upstream_port]
+        self.upstream_port = self.upstreams[0]
+        self._next_upstream = 0
+        self.by_upstream: Counter[int] = Counter()
         self.port = port
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -175,14 +184,27 @@ class ChaosProxy:
         with self._lock:
             return self._rng.randrange(size)
 
+    async def _open_upstream(self):
+        """A connection to the next server in turn that accepts one, or None."""
+        for _ in range(len(self.upstreams)):
+            port = self.upstreams[self._next_upstream % len(self.upstreams)]
+            self._next_upstream += 1
+            try:
+                opened = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                continue
+            self.by_upstream[port] += 1
+            return opened
+        return None
+
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-        except OSError:
-            self.refused += 1  # the server is down: reset the client at once
+        opened = await self._open_upstream()
+        if opened is None:
+            self.refused += 1  # every server is down: reset the client at once
             _reset(client_writer)
             return
+        upstream_reader, upstream_writer = opened
         self._writers.update((client_writer, upstream_writer))
         requests: deque[str] = deque()  # methods of requests not yet answered
 

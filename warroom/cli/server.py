@@ -99,10 +99,40 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "token":
         return _token_main(argv[1:])
     if argv and argv[0] == "migrate":
-        from warroom.server.storage.migrate import migrate_main
-
-        return migrate_main(argv[1:])
+        return _migrate_main(argv[1:])
     return _run_main(argv)
+
+
+def _migrate_main(argv: list[str]) -> int:
+    """``warroom server migrate --from sqlite:PATH --to postgresql://…`` (safe to re-run)."""
+    parser = argparse.ArgumentParser(
+        prog="warroom server migrate",
+        description="Copy a SQLite server database (events in order, tokens) into PostgreSQL "
+        "and verify it. Stop the SQLite server first; running it again copies only what is missing.",
+    )
+    parser.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH",
+                        help="the SQLite server's data dir or database file")
+    parser.add_argument("--to", dest="target", required=True, metavar="postgresql://…")
+    args = parser.parse_args(argv)
+    from warroom.server.storage import is_postgres_url
+    from warroom.server.storage.migrate import migrate, sqlite_source
+
+    try:
+        if not is_postgres_url(args.target):
+            raise StoreError(f"--to takes a postgresql:// URL, not {args.target!r}")
+        source = sqlite_source(args.source)
+        target = open_store(args.target)
+        try:
+            report = migrate(source, target)
+        finally:
+            target.close()
+    except StoreError as exc:
+        print(f"warroom server: {exc}", file=sys.stderr)
+        return 1
+    print(f"warroom server: migrated {source} to {target.describe()}")
+    for line in report.lines():
+        print(f"  {line}")
+    return 0 if report.verified else 1
 
 
 def _database(args: argparse.Namespace) -> Path | str:

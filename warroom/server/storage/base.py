@@ -207,6 +207,12 @@ class EventStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def __enter__(self) -> "EventStore":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def token_exists_error(name: str) -> StoreError:
     return StoreError(
