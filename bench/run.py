@@ -1,4 +1,4 @@
-"""Run every benchmark (P1-P8), print a table and write bench/results.json.
+"""Run every benchmark (P1-P9), print a table and write bench/results.json.
 
     python bench/run.py            # full sizes (100k entries, 500 events...), a few minutes
     python bench/run.py --quick    # smaller sizes, under a minute
@@ -34,6 +34,7 @@ FULL = {
     "P6": {"reps": 5},
     "P7": {"rounds": 3, "keys": 20},
     "P8": {"count": 40},
+    "P9": {"events": 20_000, "lag_count": 300},
 }
 QUICK = {
     "P1": {"runs": 3},
@@ -44,8 +45,9 @@ QUICK = {
     "P6": {"reps": 2},
     "P7": {"rounds": 2, "keys": 20},
     "P8": {"count": 8},
+    "P9": {"events": 3_000, "lag_count": 100},
 }
-ORDER = ["P1", "P2", "P6", "P7", "P3", "P4", "P5", "P8"]  # P2/P6/P7 share the big incident
+ORDER = ["P1", "P2", "P6", "P7", "P3", "P4", "P5", "P8", "P9"]  # P2/P6/P7 share the big incident
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -133,6 +135,10 @@ def main() -> int:
                     import fold_export
 
                     got = fold_export.measure(entries, data_dir=big_dir, **sizes["P6"])
+                elif fid == "P9":
+                    import replicas
+
+                    got = replicas.measure(**sizes["P9"])
                 elif fid == "P7":
                     import keystroke
 

@@ -9,7 +9,7 @@ client reads from the start again and re-pushes its journal.
 Held polls wait on ``FeedSignal`` until the store's head passes their cursor. With one
 process the head moves when this process commits. With several replicas on PostgreSQL the
 store's listener moves it (a NOTIFY from another replica, or its periodic re-check) and calls
-``Feed.changed_elsewhere``, which also lets the ledger catch up.
+``Feed.changed_elsewhere``, which also tells the ledger it is behind.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Feed:
                 asyncio.run_coroutine_threadsafe(self.signal.notify(), loop)
             except RuntimeError:  # the loop closed meanwhile: nobody is waiting
                 pass
-        self.ledger.catch_up()
+        self.ledger.note_feed_moved()
 
     def _mark(self, cursor: str | None) -> Mark:
         if not cursor:

@@ -22,8 +22,10 @@ A batch is judged inside the store's write transaction for its incidents. With s
 replicas on one database (``store.shared``) other processes store events too: inside that
 transaction the store has locked the batch's incidents against every other writer, and the
 ledger first folds in what the others stored for them (``newer_rows``), so the rules above
-read the current state. ``catch_up`` folds in everything else (for ``/v1/incidents``) when the
-store says the feed moved.
+read the current state. Everything else (for ``/v1/incidents``) is folded in by ``catch_up``:
+lazily, when the list is asked for after the store said the feed moved, and at most every
+few seconds in the background, so a busy replica does not parse every other replica's
+events once per commit.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +51,8 @@ log = logging.getLogger("warroom.server")
 
 _ATTEMPTS = 5
 """How often a batch is judged again after losing a race it could not see coming."""
+_BACKGROUND_CATCH_UP = 2.0
+"""Seconds between catch-ups that nobody asked for (the backlog stays small)."""
 
 
 def utc_iso(moment: datetime) -> str:
@@ -74,6 +79,8 @@ class Ledger:
         self._updated: dict[str, str] = {}
         self._seen: dict[str, int] = {}  # incident -> highest row position folded in
         self._feed_mark = store.start
+        self._behind = False
+        self._caught_up_at = 0.0
         self.unreadable_rows = 0
         self.catch_up()
 
@@ -83,6 +90,8 @@ class Ledger:
         """Fold in every row stored since the last call (at start: everything). Returns how
         many rows were read."""
         with self._lock:
+            self._behind = False
+            self._caught_up_at = time.monotonic()
             fresh: list[FeedRow] = []
             read = 0
             for row in self.store.iter_feed(self._feed_mark):
@@ -94,6 +103,12 @@ class Ledger:
                     fresh.append(row)
             self._fold_rows(fresh)  # at once: an incident re-folds at most once
             return read
+
+    def note_feed_moved(self) -> None:
+        """Other processes stored events (called from the store's listener thread)."""
+        self._behind = True
+        if time.monotonic() - self._caught_up_at >= _BACKGROUND_CATCH_UP:
+            self.catch_up()
 
     def _fold_rows(self, rows: list[FeedRow]) -> None:
         """Fold stored rows in (position order within each incident)."""
@@ -120,6 +135,8 @@ class Ledger:
         """Judge and store one batch. Raises ``StoreError`` (then nothing was stored)."""
         parsed = [_parse(index, raw) for index, raw in enumerate(raw_events)]
         incident_ids = sorted({item.incident_id for item in parsed if isinstance(item, Event)})
+        if not incident_ids:  # nothing valid: no transaction, no lock
+            return [item for item in parsed if isinstance(item, EventResult)]
         with self._lock:
             for attempt in range(_ATTEMPTS):
                 try:
@@ -259,6 +276,8 @@ class Ledger:
     # --- reading ---------------------------------------------------------------------------
 
     def incidents(self) -> list[IncidentSummary]:
+        if self._behind:
+            self.catch_up()
         with self._lock:
             summaries = []
             for incident_id in self._declared:

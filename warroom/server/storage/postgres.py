@@ -57,6 +57,7 @@ from warroom.server.storage.base import (
     token_exists_error,
 )
 from warroom.server.storage.pg_wakeups import Listener, Notifier
+from warroom.server.storage.sqlite import row_values
 
 log = logging.getLogger("warroom.server.postgres")
 
@@ -114,16 +115,11 @@ CREATE TABLE IF NOT EXISTS tokens (
 EVENT_COLUMNS = (
     "event_id, incident_id, kind, actor, hlc, at, logged_at, received_at, pushed_by, event_json"
 )
-_INSERT = f"""
-INSERT INTO events (epoch, {EVENT_COLUMNS})
-SELECT %s, {EVENT_COLUMNS}
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-            %s::text[], %s::text[], %s::text[])
-     WITH ORDINALITY AS r({EVENT_COLUMNS}, n)
-ORDER BY n
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, seq
-"""
+_INSERT = (
+    f"INSERT INTO events (epoch, {EVENT_COLUMNS}) VALUES ("
+    + ", ".join(["%s"] * (1 + len(EVENT_COLUMNS.split(", "))))
+    + ") ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq"
+)
 _CURRENT_EPOCH = "(SELECT value::integer FROM meta WHERE key = 'epoch')"
 _VISIBLE = f"(epoch < {_CURRENT_EPOCH} OR txid < pg_snapshot_xmin(pg_current_snapshot()))"
 _ROW = "epoch, txid::text::bigint, seq, incident_id, received_at, event_json"
@@ -192,13 +188,17 @@ class _PgBatch(WriteBatch):
     def insert(self, rows: list[StoredEvent]) -> list[int]:
         if not rows:
             return []
-        columns = [
-            [r.event_id for r in rows], [r.incident_id for r in rows], [r.kind for r in rows],
-            [r.actor for r in rows], [r.hlc for r in rows], [r.at for r in rows],
-            [r.logged_at for r in rows], [r.received_at for r in rows], [r.pushed_by for r in rows],
-            [r.event_json for r in rows],
-        ]  # fmt: skip
-        returned = dict(self._conn.execute(_INSERT, (self._store.epoch, *columns)).fetchall())
+        # One prepared INSERT per row, pipelined: one round trip, seq taken in this order.
+        epoch = self._store.epoch
+        returned: dict[str, int] = {}
+        with self._conn.cursor() as cursor:
+            cursor.executemany(_INSERT, [(epoch, *row_values(r)) for r in rows], returning=True)
+            while True:
+                found = cursor.fetchone()
+                if found is not None:
+                    returned[found[0]] = found[1]
+                if not cursor.nextset():
+                    break
         if len(returned) != len(rows):
             raise RaceLost("an event id of this batch was stored meanwhile by another writer")
         return [returned[r.event_id] for r in rows]
