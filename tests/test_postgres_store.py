@@ -422,3 +422,37 @@ def test_races_across_two_replicas_keep_every_rule(server_factory, pg_url):
         before.append(event)
     assert len(by_incident) == rounds
     wait_until(lambda: len(httpx.get(f"{b.url}/v1/incidents").json()["incidents"]) == rounds, 10, "B's list")
+
+
+def test_while_the_database_is_down_requests_answer_503_and_the_replica_recovers_alone(
+    server_factory, pg_cluster, pg_url
+):
+    server = server_factory("survivor", db=pg_url)
+    token = server.add_token("alice")
+    server.start()
+    alice = factory("alice")
+    events = declare(alice, title="DB maintenance window", severity=Severity.SEV3)
+    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    try:
+        assert http.post("/v1/events", json={"events": as_json(events)}).status_code == 200
+        cursor = http.get("/v1/feed", params={"timeout": 0}).json()["cursor"]
+        note = log_entry(alice, fold_incident(events[0].incident_id, events), "written during the outage")
+        pg_cluster.stop("immediate")
+        try:
+            with ThreadPoolExecutor(3) as pool:  # a write, a feed read, a token check
+                answers = list(pool.map(lambda call: call(), [
+                    lambda: http.post("/v1/events", json={"events": as_json([note])}),
+                    lambda: http.get("/v1/feed", params={"cursor": cursor, "timeout": 0}),
+                    lambda: http.get("/v1/whoami"),
+                ]))  # fmt: skip
+            for answer in answers:
+                assert answer.status_code == 503, answer.text
+                assert "try again" in answer.json()["error"]
+        finally:
+            pg_cluster.start()
+        # The same process, no restart: its pool and its LISTEN connection come back.
+        wait_until(lambda: http.post("/v1/events", json={"events": as_json([note])}).status_code == 200, 30, "a push")
+        page = http.get("/v1/feed", params={"cursor": cursor, "timeout": 5}).json()
+        assert [i["event"]["id"] for i in page["events"]] == [note.id]
+    finally:
+        http.close()

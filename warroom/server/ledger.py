@@ -22,10 +22,9 @@ A batch is judged inside the store's write transaction for its incidents. With s
 replicas on one database (``store.shared``) other processes store events too: inside that
 transaction the store has locked the batch's incidents against every other writer, and the
 ledger first folds in what the others stored for them (``newer_rows``), so the rules above
-read the current state. Everything else (for ``/v1/incidents``) is folded in by ``catch_up``:
-lazily, when the list is asked for after the store said the feed moved, and at most every
-few seconds in the background, so a busy replica does not parse every other replica's
-events once per commit.
+read the current state. Everything else (for ``/v1/incidents`` and the alert intake) is
+folded in by ``catch_up``, lazily: when the list is asked for after the store said the feed
+moved. So replicas under a stream of pushes do not each parse every other replica's events.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,8 +49,6 @@ log = logging.getLogger("warroom.server")
 
 _ATTEMPTS = 5
 """How often a batch is judged again after losing a race it could not see coming."""
-_BACKGROUND_CATCH_UP = 2.0
-"""Seconds between catch-ups that nobody asked for (the backlog stays small)."""
 
 
 def utc_iso(moment: datetime) -> str:
@@ -80,7 +76,6 @@ class Ledger:
         self._seen: dict[str, int] = {}  # incident -> highest row position folded in
         self._feed_mark = store.start
         self._behind = False
-        self._caught_up_at = 0.0
         self.unreadable_rows = 0
         self.catch_up()
 
@@ -91,7 +86,6 @@ class Ledger:
         many rows were read."""
         with self._lock:
             self._behind = False
-            self._caught_up_at = time.monotonic()
             fresh: list[FeedRow] = []
             read = 0
             for row in self.store.iter_feed(self._feed_mark):
@@ -107,8 +101,6 @@ class Ledger:
     def note_feed_moved(self) -> None:
         """Other processes stored events (called from the store's listener thread)."""
         self._behind = True
-        if time.monotonic() - self._caught_up_at >= _BACKGROUND_CATCH_UP:
-            self.catch_up()
 
     def _fold_rows(self, rows: list[FeedRow]) -> None:
         """Fold stored rows in (position order within each incident)."""

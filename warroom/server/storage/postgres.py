@@ -236,7 +236,9 @@ class PostgresStore(EventStore):
                 max_size=pool_size,
                 kwargs={"autocommit": True},
                 check=ConnectionPool.check_connection,
-                timeout=5,
+                # How long a request waits for a connection (all busy, or the database away)
+                # before it answers 503 and the client retries.
+                timeout=3,
                 name="warroom",
                 open=False,
             )
@@ -286,7 +288,7 @@ class PostgresStore(EventStore):
                         current, newest[0], epoch,
                     )  # fmt: skip
                     conn.execute("UPDATE meta SET value = %s WHERE key = 'epoch'", (str(epoch),))
-        except psycopg.Error as exc:
+        except (psycopg.Error, PoolTimeout) as exc:
             raise StoreError(f"cannot prepare {redact_url(self.url)}: {_reason(exc)}") from None
         self.db_id = meta["db_id"]
         self.epoch = epoch
@@ -301,6 +303,15 @@ class PostgresStore(EventStore):
 
     def describe(self) -> str:
         return redact_url(self.url)
+
+    @contextmanager
+    def _connection(self, doing: str) -> Iterator[psycopg.Connection]:
+        """A pooled connection; any database trouble becomes a ``StoreError`` (a 503)."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"could not {doing}: {_reason(exc)}") from None
 
     def close(self) -> None:
         self.unwatch()
@@ -343,7 +354,7 @@ class PostgresStore(EventStore):
         return self._head
 
     def refresh_head(self) -> tuple[int, int, int]:
-        with self._pool.connection() as conn:
+        with self._connection("read the feed") as conn:
             row = conn.execute(_NAIVE_HEAD if self.naive_feed else _HEAD).fetchone()
         head = tuple(row) if row else self.start
         self._head = max(self._head, head)
@@ -365,29 +376,23 @@ class PostgresStore(EventStore):
         if mark == self.start:
             return False
         epoch, txid, seq = mark
-        try:
-            with self._pool.connection() as conn:
-                if self.naive_feed:
-                    row = conn.execute("SELECT 1 FROM events WHERE seq = %s", (seq,)).fetchone()
-                else:
-                    row = conn.execute(
-                        "SELECT 1 FROM events WHERE seq = %s AND epoch = %s AND txid = %s::text::xid8",
-                        (seq, epoch, str(txid)),
-                    ).fetchone()
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"could not read the feed: {_reason(exc)}") from None
+        with self._connection("read the feed") as conn:
+            if self.naive_feed:
+                row = conn.execute("SELECT 1 FROM events WHERE seq = %s", (seq,)).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT 1 FROM events WHERE seq = %s AND epoch = %s AND txid = %s::text::xid8",
+                    (seq, epoch, str(txid)),
+                ).fetchone()
         return row is None
 
     def read_feed(self, after: tuple[int, int, int], limit: int) -> list[FeedRow]:
         epoch, txid, seq = after
-        try:
-            with self._pool.connection() as conn:
-                if self.naive_feed:
-                    rows = conn.execute(_NAIVE_FEED, (seq, limit)).fetchall()
-                    return [FeedRow((0, 0, r[2]), r[2], *r[3:]) for r in rows]
-                rows = conn.execute(_FEED, (epoch, str(txid), seq, limit)).fetchall()
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"could not read the feed: {_reason(exc)}") from None
+        with self._connection("read the feed") as conn:
+            if self.naive_feed:
+                rows = conn.execute(_NAIVE_FEED, (seq, limit)).fetchall()
+                return [FeedRow((0, 0, r[2]), r[2], *r[3:]) for r in rows]
+            rows = conn.execute(_FEED, (epoch, str(txid), seq, limit)).fetchall()
         return [_feed_row(*row) for row in rows]
 
     def watch(self, on_change) -> None:
@@ -395,7 +400,7 @@ class PostgresStore(EventStore):
             before = self._head
             try:
                 after = self.refresh_head()
-            except (psycopg.Error, PoolTimeout) as exc:
+            except StoreError as exc:
                 log.debug("feed head not refreshed: %s", exc)
                 return
             if after != before:
@@ -412,16 +417,16 @@ class PostgresStore(EventStore):
     # --- looking things up --------------------------------------------------------------------
 
     def stored_event(self, event_id: str) -> tuple[int, str] | None:
-        with self._pool.connection() as conn:
+        with self._connection("look the event up") as conn:
             row = conn.execute("SELECT seq, event_json FROM events WHERE event_id = %s", (event_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 
     def stored_events(self, event_ids: list[str]) -> dict[str, tuple[int, str]]:
-        with self._pool.connection() as conn:
+        with self._connection("look the events up") as conn:
             return _PgBatch(self, conn).stored(event_ids)
 
     def count(self) -> tuple[int, int]:
-        with self._pool.connection() as conn:
+        with self._connection("count the events") as conn:
             return tuple(conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone())
 
     # --- alert deliveries ---------------------------------------------------------------------
@@ -452,25 +457,22 @@ class PostgresStore(EventStore):
     # --- tokens -------------------------------------------------------------------------------
 
     def add_token(self, record: TokenRecord) -> None:
-        try:
-            with self._pool.connection() as conn:
+        with self._connection("store the token") as conn:
+            try:
                 conn.execute(
                     "INSERT INTO tokens(name, sha256, admin, created_at) VALUES (%s, %s, %s, %s)",
                     (record.name, record.sha256, record.admin, record.created_at),
                 )
-        except pg_errors.UniqueViolation:
-            raise token_exists_error(record.name) from None
+            except pg_errors.UniqueViolation:
+                raise token_exists_error(record.name) from None
 
     def remove_token(self, name: str) -> bool:
-        with self._pool.connection() as conn:
+        with self._connection("revoke the token") as conn:
             return conn.execute("DELETE FROM tokens WHERE name = %s", (name,)).rowcount > 0
 
     def tokens(self) -> list[TokenRecord]:
-        try:
-            with self._pool.connection() as conn:
-                rows = conn.execute("SELECT name, sha256, admin, created_at FROM tokens ORDER BY name").fetchall()
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"could not read the tokens: {_reason(exc)}") from None
+        with self._connection("read the tokens") as conn:
+            rows = conn.execute("SELECT name, sha256, admin, created_at FROM tokens ORDER BY name").fetchall()
         return [TokenRecord(*row) for row in rows]
 
 
