@@ -1,5 +1,7 @@
 """Fixtures every layer shares: isolated config and data dirs, a frozen clock, a throwaway
-copy of the sample incidents, and real sync servers (``server_factory``).
+copy of the sample incidents, real sync servers (``server_factory``) and a real PostgreSQL
+(``pg_cluster`` per module, ``pg_url`` a new database per test; skipped, with the reason,
+where no PostgreSQL binaries exist).
 
 Per layer: ``server/conftest.py`` starts one shared server per module (``server``), and
 ``ui/conftest.py`` builds apps with everything that moves pinned (``make_app``).
@@ -7,6 +9,7 @@ Per layer: ``server/conftest.py`` starts one shared server per module (``server`
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pgcluster import PgCluster, pg_available
 from serverproc import ServerProcess
 
 from warroom.domain.clock import FixedClock
@@ -72,3 +76,26 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     yield make
     for server in made:
         server.kill()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL 15 cluster of this module's own, stopped and removed at its end."""
+    reason = pg_available()
+    if reason:
+        pytest.skip(reason)
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()  # also when a test failed
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A new, empty database on the module's cluster."""
+    return pg_cluster.create_database(f"warroom_test_{next(_databases)}")

@@ -35,17 +35,13 @@ from warroom.domain.models import Severity
 from warroom.server.storage import NAIVE_FEED_ENV
 
 try:
-    from conftest import SAMPLE_INCIDENTS
-    from pgfixtures import pg_cluster, pg_url
     from serverproc import Replica, ServerProcess, all_server_events, state_hash, wait_until
     from tcp_proxy import ChaosProxy
 except ImportError:  # tests/ collected as a package
-    from tests.conftest import SAMPLE_INCIDENTS
-    from tests.pgfixtures import pg_cluster, pg_url
     from tests.serverproc import Replica, ServerProcess, all_server_events, state_hash, wait_until
     from tests.tcp_proxy import ChaosProxy
 
-__all__ = ["pg_cluster", "pg_url"]  # fixtures, used by name
+SAMPLE_INCIDENTS = Path(__file__).resolve().parents[2] / "sample_data" / "incidents"
 
 REPLICAS = 3
 CLIENTS = 6

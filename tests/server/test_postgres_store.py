@@ -39,14 +39,10 @@ from warroom.wire import Outcome, RejectionCode
 
 try:
     from pgcluster import PgCluster, pg_available
-    from pgfixtures import pg_cluster, pg_url
     from serverproc import wait_until
 except ImportError:  # tests/ collected as a package
     from tests.pgcluster import PgCluster, pg_available
-    from tests.pgfixtures import pg_cluster, pg_url
     from tests.serverproc import wait_until
-
-__all__ = ["pg_cluster", "pg_url"]  # fixtures, used by name
 
 ALICE = Principal(name="alice", admin=False, authenticated=True)
 BOB = Principal(name="bob", admin=False, authenticated=True)
