@@ -17,6 +17,7 @@ leaves clients without events that committed out of order: the first test has te
 
 from __future__ import annotations
 
+import json
 import random
 from base64 import urlsafe_b64decode as b64decode
 import shutil
@@ -33,6 +34,7 @@ import pytest
 
 from warroom.domain.models import Severity
 from warroom.server.storage import NAIVE_FEED_ENV
+from warroom.server.storage.postgres import PostgresStore
 
 try:
     from serverproc import Replica, ServerProcess, all_server_events, state_hash, wait_until
@@ -226,11 +228,25 @@ def test_the_same_run_with_a_naive_seq_feed_loses_events(server_factory, pg_clus
 
 # --- migration from a SQLite server ---------------------------------------------------------------
 
+DISK_ALERT = json.dumps({
+    "receiver": "warroom", "status": "firing", "version": "4", "truncatedAlerts": 0,
+    "groupKey": '{}:{alertname="DiskAlmostFull"}', "externalURL": "http://alertmanager.example:9093",
+    "groupLabels": {"alertname": "DiskAlmostFull"},
+    "commonLabels": {"alertname": "DiskAlmostFull", "severity": "warning", "instance": "db-3"},
+    "commonAnnotations": {"summary": "/var/lib/postgresql at 93% on db-3"},
+    "alerts": [{
+        "status": "firing", "labels": {"alertname": "DiskAlmostFull", "severity": "warning", "instance": "db-3"},
+        "annotations": {"summary": "/var/lib/postgresql at 93% on db-3"},
+        "startsAt": "2026-11-18T14:50:00Z", "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.example:9090/graph", "fingerprint": "6d1c2f0a9b3e4d57",
+    }],
+}).encode()  # fmt: skip
+
 
 def test_a_sqlite_server_migrates_to_postgres_and_clients_carry_on(server_factory, pg_url, tmp_path):
     old = server_factory("sqlite-server")
     tokens = {"importer": old.add_token("importer", admin=True)}
-    tokens |= {name: old.add_token(name) for name in ("alice", "bob")}
+    tokens |= {name: old.add_token(name) for name in ("alice", "bob", "alertmanager")}
     old.start()
     clients = tmp_path / "clients"
     shutil.copytree(SAMPLE_INCIDENTS, clients / "importer" / "incidents")
@@ -241,11 +257,17 @@ def test_a_sqlite_server_migrates_to_postgres_and_clients_carry_on(server_factor
     try:
         importer.engine.sync_once()
         assert importer.engine.status.pending == 0 and importer.engine.status.rejected == 0
-        incidents = [i.id for i in importer.workspace.incidents()]
-        assert len(incidents) >= 3
+        alert = httpx.post(
+            f"{old.url}/v1/hooks/alertmanager", content=DISK_ALERT,
+            headers={"Authorization": f"Bearer {tokens['alertmanager']}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        assert alert.status_code == 200 and alert.json()["created"], alert.text
         for person in (alice, bob):
             person.engine.sync_once()
-            assert all(person.has(i) for i in incidents)
+        incidents = [i.id for i in alice.workspace.incidents()]
+        assert len(incidents) == len(importer.workspace.incidents()) + 1  # the samples and the alert's
+        assert all(bob.has(i) for i in incidents)
+        held = {e for i in incidents for e in alice.event_ids(i)}
         before_migration = alice.log(incidents[0], "written on the old server")
         alice.engine.sync_once()
         old.stop()
@@ -255,8 +277,13 @@ def test_a_sqlite_server_migrates_to_postgres_and_clients_carry_on(server_factor
         first = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert first.returncode == 0, first.stdout + first.stderr
         assert f"copied {sqlite_counts[0]}" in first.stdout and "verified: counts and hash match" in first.stdout
+        assert "alert notifications: copied 1" in first.stdout
         again = subprocess.run(command, capture_output=True, text=True, timeout=120)  # safe to re-run
         assert again.returncode == 0 and "copied 0" in again.stdout, again.stdout + again.stderr
+        assert "alert notifications: copied 0, 1 were already there" in again.stdout
+        with PostgresStore(pg_url) as target:
+            (delivery,) = target.deliveries()
+        assert delivery[2:] == ("alertmanager", DISK_ALERT)  # byte for byte, as it arrived
 
         # Two replicas on the database; the first takes over the old server's address, so
         # alice's client carries on with its old (SQLite) cursor: 410, then the new feed.
@@ -266,7 +293,7 @@ def test_a_sqlite_server_migrates_to_postgres_and_clients_carry_on(server_factor
         for person in (alice, bob):
             person.start()
         notes = [alice.log(incidents[1], "after the move, from alice"), bob.log(incidents[2], "after the move, from bob")]
-        everything = {e for i in incidents for e in importer.event_ids(i)} | {before_migration.id} | {n.id for n in notes}
+        everything = held | {before_migration.id} | {n.id for n in notes}
         wait_until(
             lambda: all({e for i in incidents for e in p.event_ids(i)} == everything for p in (alice, bob)),
             30, "both clients to hold every event",
@@ -284,8 +311,6 @@ def test_a_sqlite_server_migrates_to_postgres_and_clients_carry_on(server_factor
 
 
 def test_migration_reports_an_event_the_target_holds_with_other_bytes(server_factory, pg_url):
-    from warroom.server.storage.postgres import PostgresStore
-
     old = server_factory("sqlite-server", extra_args=["--insecure-no-auth"]).start()
     from warroom.domain.clock import SystemClock
     from warroom.domain.commands import EventFactory, declare

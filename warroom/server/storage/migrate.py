@@ -4,7 +4,8 @@
   who pushed it), through the PostgreSQL store's own write path: the same per-incident
   locks, ``UNIQUE(event_id)`` and wake-ups as a push, so replicas may already be running.
 * Tokens are copied as their hashes; a name the target already has keeps the target's token
-  (and is reported).
+  (and is reported). Alert notifications as they arrived (the ``alert_deliveries`` audit
+  log) are copied too, in order, each once.
 * Safe to re-run: what the target already has is skipped, so a second run after the SQLite
   server took more events (or after an interrupted run) copies only the rest.
 * Then it verifies: every source event is in the target with the same bytes (counts, plus a
@@ -36,6 +37,8 @@ class MigrationReport:
     already_there: int = 0
     tokens_copied: int = 0
     tokens_kept: list[str] = field(default_factory=list)
+    deliveries_copied: int = 0
+    deliveries_there: int = 0
     mismatched: list[str] = field(default_factory=list)
     """Event ids stored in both with different content (the target's copy is kept)."""
     missing: int = 0
@@ -52,6 +55,7 @@ class MigrationReport:
             f"{self.already_there} were already there",
             f"tokens: copied {self.tokens_copied}"
             + (f"; kept the target's own for {', '.join(self.tokens_kept)}" if self.tokens_kept else ""),
+            f"alert notifications: copied {self.deliveries_copied}, {self.deliveries_there} were already there",
             f"sha256 of the source events: {self.source_hash}",
             f"sha256 of the same ids in the target: {self.target_hash}",
         ]
@@ -111,6 +115,7 @@ def migrate(source: Path, target, *, report: MigrationReport | None = None) -> M
     conn = _open_source(source)
     try:
         _copy_tokens(conn, target, report)
+        _copy_deliveries(conn, target, report)
         for chunk in _source_rows(conn):
             report.source_events += len(chunk)
             _copy_chunk(chunk, target, report)
@@ -134,6 +139,29 @@ def _copy_tokens(conn: sqlite3.Connection, target, report: MigrationReport) -> N
             report.tokens_copied += 1
         except StoreError:
             report.tokens_kept.append(name)  # another token hash or name clash: keep theirs
+
+
+def _copy_deliveries(conn: sqlite3.Connection, target, report: MigrationReport) -> None:
+    """The alert notifications as they arrived, in order; one already in the target (same
+    time, sender and body) is not copied again."""
+    try:
+        cursor = conn.execute("SELECT received_at, received_by, body FROM alert_deliveries ORDER BY id")
+    except sqlite3.OperationalError:
+        return  # a database from before alert notifications were kept
+    there: set[tuple[str, str | None, str]] = set()
+    after = 0
+    while page := target.deliveries(after, 1000):
+        there.update((received, by, hashlib.sha256(body).hexdigest()) for _, received, by, body in page)
+        after = page[-1][0]
+    while rows := cursor.fetchmany(CHUNK):
+        for received_at, received_by, body in rows:
+            key = (received_at, received_by, hashlib.sha256(body).hexdigest())
+            if key in there:
+                report.deliveries_there += 1
+                continue
+            target.record_delivery(received_at, received_by, bytes(body))
+            there.add(key)
+            report.deliveries_copied += 1
 
 
 def _copy_chunk(chunk: list[StoredEvent], target, report: MigrationReport) -> None:

@@ -432,26 +432,20 @@ class PostgresStore(EventStore):
     # --- alert deliveries ---------------------------------------------------------------------
 
     def record_delivery(self, received_at: str, received_by: str | None, body: bytes) -> int:
-        try:
-            with self._pool.connection() as conn:
-                return conn.execute(
-                    "INSERT INTO alert_deliveries(received_at, received_by, body_sha256, body) "
-                    "VALUES (%s, %s, %s, %s) RETURNING id",
-                    (received_at, received_by, hashlib.sha256(body).hexdigest(), body),
-                ).fetchone()[0]
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"could not store the alert notification: {_reason(exc)}") from None
+        with self._connection("store the alert notification") as conn:
+            return conn.execute(
+                "INSERT INTO alert_deliveries(received_at, received_by, body_sha256, body) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (received_at, received_by, hashlib.sha256(body).hexdigest(), body),
+            ).fetchone()[0]
 
     def deliveries(self, after: int = 0, limit: int = 100) -> list[tuple[int, str, str | None, bytes]]:
-        try:
-            with self._pool.connection() as conn:
-                rows = conn.execute(
-                    "SELECT id, received_at, received_by, body FROM alert_deliveries WHERE id > %s "
-                    "ORDER BY id LIMIT %s",
-                    (after, limit),
-                ).fetchall()
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"could not read the alert notifications: {_reason(exc)}") from None
+        with self._connection("read the alert notifications") as conn:
+            rows = conn.execute(
+                "SELECT id, received_at, received_by, body FROM alert_deliveries WHERE id > %s "
+                "ORDER BY id LIMIT %s",
+                (after, limit),
+            ).fetchall()
         return [(n, received, by, bytes(body)) for n, received, by, body in rows]
 
     # --- tokens -------------------------------------------------------------------------------
