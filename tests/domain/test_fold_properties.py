@@ -23,6 +23,7 @@ from warroom.domain.fold import IncidentFolder, fold_incident
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
 from warroom.domain.models import EntryKind, HUMAN_ENTRY_KINDS, Incident, Severity, Status
+from warroom.domain.records import Verdict
 
 T0 = datetime(2026, 3, 30, 14, 0, tzinfo=timezone.utc)
 PEOPLE = ["alice", "bob", "carol"]
@@ -87,7 +88,7 @@ def scenarios(draw) -> list[Event]:
         client = clients[draw(st.integers(0, n_clients - 1))]
         action = draw(
             st.sampled_from(
-                ["severity", "status", "title", "fields", "role", "log", "backdate", "amend", "redact", "sync", "jump"]
+                ["severity", "status", "title", "fields", "role", "log", "backdate", "amend", "redact", "judge", "sync", "jump"]
             )
         )
         made: list[Event] = []
@@ -128,6 +129,12 @@ def scenarios(draw) -> list[Event]:
                         made = [commands.amend_entry(client.factory, state, entry.id, text)]
                     else:
                         made = [commands.redact_entry(client.factory, state, entry.id, "pasted a secret")]
+            elif action == "judge":
+                hypotheses = [e for e in state.timeline if e.kind is EntryKind.HYPOTHESIS]
+                if hypotheses:
+                    entry = draw(st.sampled_from(hypotheses))
+                    verdict = draw(st.sampled_from(list(Verdict)))
+                    made = [commands.judge_hypothesis(client.factory, state, entry.id, verdict, draw(st.sampled_from(["", "logs say so"])))]
             elif action == "sync":
                 # the client catches up with one other client (one-way, like a pull)
                 source = clients[draw(st.integers(0, n_clients - 1))]
@@ -193,6 +200,9 @@ def test_fold_ignores_order_and_duplicates(events, data):
     for role, person in reference.roles.items():
         writes = [e for e in sorted(events, key=Event.order_key) if e.kind == "role.assigned" and e.payload["role"] == role]
         assert person == writes[-1].payload["person"]
+    for entry_id, verdict in reference.verdicts.items():
+        judged = [e for e in sorted(events, key=Event.order_key) if e.kind == "hypothesis.judged" and e.payload["entry_id"] == entry_id]
+        assert (verdict.verdict.value, verdict.event_id) == (judged[-1].payload["verdict"], judged[-1].id)
     logged = {e.id for e in events if e.kind == "entry.logged"}
     assert logged <= {entry.id for entry in reference.timeline}
     keys = [(entry.at, entry.hlc) for entry in reference.timeline]

@@ -17,6 +17,9 @@ from warroom.domain.events import (
     ActionItemAdded,
     ActionItemUpdated,
     AttachedStep,
+    CommandRan,
+    HypothesisJudged,
+    UpdateDelivered,
     MilestoneSet,
     PostmortemSectionSet,
     ComponentSet,
@@ -37,6 +40,7 @@ from warroom.domain.events import (
 )
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
+from warroom.domain.records import Verdict
 from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
     CORE_ROLES,
@@ -367,3 +371,67 @@ def set_postmortem_section(factory: EventFactory, incident: Incident, section: s
     if incident.postmortem.get(section, "") == text:
         raise DomainError("the section already says that")
     return factory.make(incident.id, _payload(PostmortemSectionSet, section=section, text=text))
+
+
+# --- hypotheses, command runs, deliveries --------------------------------------------------
+
+
+def judge_hypothesis(factory: EventFactory, incident: Incident, entry_id: str, verdict: Verdict, reason: str = "") -> Event:
+    """Mark a /hypothesis entry confirmed or ruled out (or open again)."""
+    entry = incident.entry(entry_id)
+    if entry is None:
+        raise DomainError(f"no entry {entry_id!r} in this incident")
+    if entry.kind is not EntryKind.HYPOTHESIS:
+        raise DomainError("only /hypothesis entries can be confirmed or ruled out")
+    current = incident.verdicts.get(entry.id)
+    if (current.verdict if current else Verdict.OPEN) is verdict:
+        raise DomainError(f"this hypothesis is already {verdict.value}")
+    return factory.make(incident.id, _payload(HypothesisJudged, entry_id=entry.id, verdict=verdict, reason=reason))
+
+
+def record_command_run(factory: EventFactory, incident: Incident, runbook_id: str, step_id: str, *, started_at: datetime, **result) -> Event:
+    """Log a command someone ran from a runbook step: ``command``, ``outcome``,
+    ``exit_code``, ``duration_ms``, ``output`` and its size and hash (see ``CommandRan``).
+    The checklist's file and who attached it are recorded with it."""
+    checklist = incident.checklists.get(runbook_id)
+    step = _step(incident, runbook_id, step_id)
+    if result.get("command") not in step.code:
+        raise DomainError("that command is not one of the step's commands")
+    return factory.make(
+        incident.id,
+        _payload(
+            CommandRan,
+            runbook_id=runbook_id,
+            step_id=step_id,
+            source=checklist.source if checklist else "",
+            attached_by=checklist.attached_by if checklist else "",
+            **result,
+        ),
+        at=started_at,
+    )
+
+
+def record_delivery(
+    factory: EventFactory,
+    incident: Incident,
+    delivery_id: str,
+    *,
+    template_id: str,
+    channel: CommsChannel,
+    text: str,
+    destination: str,
+    attempts: int,
+    queued_at: datetime,
+) -> Event:
+    """An update reached its destination. The event takes the delivery's id, so recording
+    the same delivery twice (two processes, a crash in between) is one event."""
+    payload = _payload(
+        UpdateDelivered,
+        template_id=template_id,
+        channel=channel,
+        text=text,
+        destination=destination,
+        attempts=attempts,
+        queued_at=queued_at,
+    )
+    return factory.make(incident.id, payload).model_copy(update={"id": delivery_id})

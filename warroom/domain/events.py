@@ -38,6 +38,7 @@ from warroom.domain.models import (
     Severity,
     Status,
 )
+from warroom.domain.records import RunOutcome, Verdict
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 HLC_PATTERN = r"^[0-9]{18}-[0-9]{4}-[0-9A-Za-z]{1,40}$"
@@ -284,6 +285,59 @@ class PostmortemSectionSet(Payload):
     text: Annotated[str, StringConstraints(max_length=20_000)]
 
 
+class HypothesisJudged(Payload):
+    """A /hypothesis entry confirmed, ruled out, or opened again. The latest verdict (by
+    HLC) stands; every verdict stays in the timeline."""
+
+    kind: ClassVar[str] = "hypothesis.judged"
+    entry_id: str = Field(max_length=64)
+    verdict: Verdict
+    reason: LongText = ""
+
+
+# The whole output of a command travels inside its event, so it syncs and exports like any
+# other fact. The cap keeps one event well inside a sync batch (1 MiB) even when JSON
+# escaping doubles it; past the cap the event keeps the head and the tail.
+OUTPUT_ATTACHMENT_MAX = 256 * 1024
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class CommandRan(Payload):
+    """Someone confirmed and ran a runbook step's command; the envelope's ``at`` is when it
+    started. ``output`` is the attachment: the whole output up to the cap."""
+
+    kind: ClassVar[str] = "command.ran"
+    runbook_id: RunbookId
+    step_id: StepId
+    command: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX)]
+    source: Annotated[str, StringConstraints(max_length=300)] = ""
+    attached_by: Annotated[str, StringConstraints(max_length=PERSON_MAX)] = ""
+    outcome: RunOutcome
+    exit_code: int | None = Field(default=None, ge=-255, le=255)
+    duration_ms: int = Field(ge=0, le=10**10)
+    output: Annotated[str, StringConstraints(max_length=OUTPUT_ATTACHMENT_MAX)] = ""
+    output_bytes: int = Field(ge=0)
+    output_lines: int = Field(ge=0)
+    output_sha256: str = Field(pattern=SHA256_PATTERN)
+    truncated: bool = False
+    full_output_at: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class UpdateDelivered(Payload):
+    """An update reached a real destination (webhook, command). The event id is the
+    delivery id the receiver saw, so a delivery is recorded once however often it is
+    retried."""
+
+    kind: ClassVar[str] = "comms.delivered"
+    template_id: TemplateId
+    channel: CommsChannel
+    text: DraftText
+    destination: ShortName
+    """The kind of destination (``slack``, ``teams``, ``webhook``…), never its address."""
+    attempts: int = Field(ge=1, le=1000)
+    queued_at: AwareDatetime
+
+
 PAYLOAD_MODELS: dict[str, type[Payload]] = {}
 
 
@@ -310,6 +364,9 @@ for _model in (
     ActionItemUpdated,
     MilestoneSet,
     PostmortemSectionSet,
+    HypothesisJudged,
+    CommandRan,
+    UpdateDelivered,
 ):
     register_payload(_model)
 

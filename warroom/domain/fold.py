@@ -24,6 +24,7 @@ from operator import attrgetter
 
 from warroom.domain.events import Event
 from warroom.domain.ids import short_id
+from warroom.domain.records import CommandRun, HypothesisVerdict, RunOutcome, Verdict
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
     canonical_role,
@@ -192,6 +193,7 @@ def _on_declared(state: Incident, event: Event) -> None:
     state.incident_type = p.get("incident_type")
     state.declared_at = event.at
     state.declared_by = event.actor
+    state.status_since = event.at
     _add_entry(
         state,
         event,
@@ -215,6 +217,7 @@ def _on_updated(state: Incident, event: Event) -> None:
         setattr(state, field, value)
         changes.append((field, old, value))
         if field == "status":
+            state.status_since = event.at
             if value is Status.MONITORING and state.mitigated_at is None:
                 state.mitigated_at = event.at
             if value is Status.RESOLVED:
@@ -299,6 +302,10 @@ def _on_redacted(state: Incident, event: Event) -> None:
     )
     entry.redacted = True
     entry.text = ""
+    run = state.command_runs.get(entry.id)
+    if run is not None:  # a command's output can leak a secret as easily as a typed line
+        run.command = ""
+        run.output = ""
     # Hide every earlier version from views and exports too (the journal still holds them;
     # removing them from disk is a deliberate, separate act).
     for revision in entry.history:
@@ -452,6 +459,70 @@ def _on_milestone_set(state: Incident, event: Event) -> None:
     _add_entry(state, event, EntryKind.MILESTONE, f"Milestone: {milestone.value}")
 
 
+_VERDICT_WORDS = {
+    Verdict.CONFIRMED: "Hypothesis confirmed",
+    Verdict.RULED_OUT: "Hypothesis ruled out",
+    Verdict.OPEN: "Hypothesis reopened",
+}
+
+
+def _on_hypothesis_judged(state: Incident, event: Event) -> None:
+    # Kept by entry id even when the entry is not (yet) known, so the latest verdict stands
+    # whatever order the two arrive in.
+    p = event.payload
+    verdict = Verdict(p["verdict"])
+    reason = p.get("reason", "")
+    state.verdicts[p["entry_id"]] = HypothesisVerdict(p["entry_id"], verdict, event.actor, event.at, event.id, reason)
+    entry = _find(state, p["entry_id"])
+    subject = _first_line(entry.text, 60) if entry is not None and not entry.redacted else f"entry {short_id(p['entry_id'])}"
+    why = f" (why: {reason})" if reason else ""
+    _add_entry(state, event, EntryKind.VERDICT, f"{_VERDICT_WORDS[verdict]}: {subject}{why}")
+
+
+def _on_command_ran(state: Incident, event: Event) -> None:
+    p = event.payload
+    run = CommandRun(
+        id=event.id,
+        runbook_id=p["runbook_id"],
+        step_id=p["step_id"],
+        command=p["command"],
+        source=p.get("source", ""),
+        attached_by=p.get("attached_by", ""),
+        actor=event.actor,
+        started_at=event.at,
+        outcome=RunOutcome(p["outcome"]),
+        exit_code=p.get("exit_code"),
+        duration_ms=p["duration_ms"],
+        output=p.get("output", ""),
+        output_bytes=p["output_bytes"],
+        output_lines=p["output_lines"],
+        output_sha256=p["output_sha256"],
+        truncated=p.get("truncated", False),
+        full_output_at=p.get("full_output_at", ""),
+    )
+    state.command_runs[event.id] = run
+    _add_entry(state, event, EntryKind.ACTION, run.timeline_text())
+
+
+def _on_update_delivered(state: Incident, event: Event) -> None:
+    p = event.payload
+    channel = CommsChannel(p["channel"])
+    state.sent_updates.append(
+        SentUpdate.model_construct(
+            id=event.id,
+            at=event.at,
+            actor=event.actor,
+            channel=channel,
+            template_id=p["template_id"],
+            text=p["text"],
+            destination=p["destination"],
+            attempts=p["attempts"],
+        )
+    )
+    tries = f", attempt {p['attempts']}" if p["attempts"] > 1 else ""
+    _add_entry(state, event, EntryKind.COMMS, f"Update delivered ({channel.value} via {p['destination']}{tries}): {_first_line(p['text'])}")
+
+
 def _on_postmortem_section(state: Incident, event: Event) -> None:
     # Written after the fact: kept out of the timeline, which is about the incident itself.
     state.postmortem[event.payload["section"]] = event.payload["text"]
@@ -474,6 +545,9 @@ _HANDLERS = {
     "action_item.updated": _on_action_updated,
     "milestone.set": _on_milestone_set,
     "postmortem.section_set": _on_postmortem_section,
+    "hypothesis.judged": _on_hypothesis_judged,
+    "command.ran": _on_command_ran,
+    "comms.delivered": _on_update_delivered,
 }
 
 

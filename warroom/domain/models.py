@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from warroom.domain.ids import matches_ref
+from warroom.domain.records import CommandRun, HypothesisVerdict
 
 # Severity and lifecycle have their own modules; they are re-exported here because the
 # incident state is made of them and most readers want all three at once.
@@ -81,6 +82,7 @@ class EntryKind(StrEnum):
     ACTION_ITEM = "action item"
     MILESTONE = "milestone"
     POSTMORTEM = "postmortem"
+    VERDICT = "verdict"
 
     @property
     def is_automatic(self) -> bool:
@@ -281,6 +283,10 @@ class SentUpdate(BaseModel):
     channel: CommsChannel
     template_id: str
     text: str
+    destination: str = ""
+    """Where it was delivered (``slack``, ``webhook``…); empty when marked sent by hand."""
+    attempts: int = 0
+    """Delivery attempts it took; 0 when marked sent by hand."""
 
 
 class ActionStatus(StrEnum):
@@ -362,6 +368,8 @@ class Incident(BaseModel):
     title: str = "(unknown incident)"
     severity: Severity = Severity.SEV4
     status: Status = Status.INVESTIGATING
+    status_since: datetime | None = None
+    """When the incident entered its current status."""
     summary: str = ""
     """What is happening, in a sentence or two."""
     impact: str = ""
@@ -392,6 +400,10 @@ class Incident(BaseModel):
     """Milestones people set by hand; they override the automatic ones."""
     postmortem: dict[str, str] = Field(default_factory=dict)
     """Postmortem sections written so far (keys of POSTMORTEM_SECTIONS)."""
+    verdicts: dict[str, HypothesisVerdict] = Field(default_factory=dict)
+    """The latest verdict per /hypothesis entry id; an entry without one is open."""
+    command_runs: dict[str, CommandRun] = Field(default_factory=dict)
+    """Commands run from runbook steps, by event id (also their timeline entry's id)."""
     mitigated_at: datetime | None = None
     """First time the status became monitoring (impact stopped, watching)."""
     last_hlc: str = ""
