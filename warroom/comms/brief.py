@@ -228,17 +228,17 @@ class _Brief:
         if incident.sent_updates:
             last = incident.sent_updates[-1]
             via = f", via {last.destination}" if last.destination else ""
-            sent = f"Last update: {self.when_utc(last.at)} to {last.channel.value} ({last.actor}{via})"
+            self.add(f"Last update: {self.when_utc(last.at)} to {last.channel.value} ({last.actor}{via})")
         else:
-            sent = "Last update: none sent yet"
+            self.add("Last update: none sent yet")
         timing = cadence(incident, self.now, overrides)
         if timing.paused:
-            due = "no update due" + (" (resolved)" if not incident.is_active else "")
+            due = "none due" + (" (resolved)" if not incident.is_active else "")
         elif timing.overdue:
-            due = f"next OVERDUE by {format_duration(-timing.remaining_seconds)} (was due {self.when_utc(timing.due_at)})"
+            due = f"OVERDUE by {format_duration(-timing.remaining_seconds)} (was due {self.when_utc(timing.due_at)})"
         else:
-            due = f"next due {self.when_utc(timing.due_at)} (in {format_duration(timing.remaining_seconds)})"
-        self.wrap("", f"{sent} · {due}")
+            due = f"due {self.when_utc(timing.due_at)} (in {format_duration(timing.remaining_seconds)})"
+        self.add(f"Next update: {due}")
 
 
 # --- plain-text safety and width ------------------------------------------------------------

@@ -5,17 +5,78 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from warroom.domain.models import CommsChannel
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
 
 
 class ConfigError(Exception):
     """The config file could not be read; the message names the file and the problem."""
+
+
+class DestinationKind(StrEnum):
+    """What kind of receiver a comms channel delivers to."""
+
+    SLACK = "slack"
+    """A Slack incoming webhook (``{"text": …}``)."""
+    MATTERMOST = "mattermost"
+    """A Mattermost (or other Slack-compatible) incoming webhook."""
+    TEAMS = "teams"
+    """A Microsoft Teams webhook (Workflows): an Adaptive Card in a message."""
+    WEBHOOK = "webhook"
+    """Any HTTP endpoint taking warroom's own JSON (delivery id, incident, text)."""
+    STATUS_PAGE = "statuspage"
+    """A status page taking a generic component/incident JSON."""
+    COMMAND = "command"
+    """A local program given the text on stdin (``sendmail -t``, a wrapper script)."""
+
+
+class ChannelDestination(BaseModel):
+    """Where one comms channel's updates really go: a ``[channels.NAME]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: DestinationKind
+    url: str | None = Field(default=None, max_length=2000)
+    """The webhook URL (for every type but ``command``)."""
+    url_env: str | None = Field(default=None, max_length=100)
+    """Read the URL from this environment variable instead, to keep the secret out of the file."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers, e.g. ``{Authorization = "Bearer …"}`` for a status page."""
+    command: list[str] = Field(default_factory=list)
+    """For ``command``: the program and its arguments (no shell), e.g. ``["sendmail", "-t"]``."""
+    email_to: list[str] = Field(default_factory=list)
+    """For ``command``: write an e-mail (To, Subject, Message-ID) to stdin, not bare text."""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """How long one attempt may take."""
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    """Attempts before the delivery is shown as failed (the text is kept either way)."""
+
+    @model_validator(mode="after")
+    def _has_a_target(self) -> "ChannelDestination":
+        if self.type is DestinationKind.COMMAND:
+            if not self.command:
+                raise ValueError("a command channel needs command = [\"program\", \"arg\"…]")
+        elif not (self.url or self.url_env):
+            raise ValueError(f"a {self.type.value} channel needs url (or url_env)")
+        elif self.url and not self.url.startswith(("https://", "http://")):
+            raise ValueError("url must start with https:// (or http:// on a trusted network)")
+        return self
+
+    def resolved_url(self) -> str | None:
+        """The URL to post to, or None when the environment variable is not set."""
+        if self.url_env:
+            return os.environ.get(self.url_env) or None
+        return self.url
+
+
+CHANNEL_NAMES = tuple(channel.value for channel in CommsChannel)
 
 
 class Config(BaseModel):
@@ -40,10 +101,32 @@ class Config(BaseModel):
     """Status-update cadence per severity, e.g. ``{SEV1 = 15, SEV2 = 30}``; 0 turns it off."""
     bell_when_overdue: bool = False
     """Ring the terminal bell when a status update becomes overdue."""
+    no_exec: bool = False
+    """Turn off running runbook commands from the console (copying them still works)."""
+    command_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    """How long a runbook command may run before it is stopped."""
+    channels: dict[str, ChannelDestination] = Field(default_factory=dict)
+    """Where updates marked as sent really go, per comms channel: ``[channels.internal]``,
+    ``[channels.status_page]``, ``[channels.customers]``, ``[channels.exec]``. A channel
+    without one is only recorded as sent."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Your own keys, as a ``[keymap]`` table: binding id → key(s), e.g.
     ``"incident.declare" = "ctrl+d"`` or ``"timeline.down" = "down,j"``. ``?`` in the console
     lists every binding id; unknown ids and bad keys are named once at start-up and ignored."""
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_names(cls, value: object) -> object:
+        """``status_page``, ``status-page`` and ``"status page"`` name the same channel."""
+        if not isinstance(value, dict):
+            return value
+        named = {}
+        for key, destination in value.items():
+            name = " ".join(str(key).lower().replace("_", " ").replace("-", " ").split())
+            if name not in CHANNEL_NAMES:
+                raise ValueError(f"unknown channel {key!r}: use one of {', '.join(CHANNEL_NAMES)}")
+            named[name] = destination
+        return named
 
     @field_validator("keymap", mode="before")
     @classmethod
