@@ -270,6 +270,42 @@ def _timeline_lines(
     return lines
 
 
+def _fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks in ``text``."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _command_output_lines(incident: Incident, redacted: RedactedMode) -> list[str]:
+    """Each command run from a runbook step, with its whole output (the attachment)."""
+    lines: list[str] = []
+    for run in incident.command_runs.values():
+        entry = incident.entry(run.id)
+        hidden = entry is not None and entry.redacted
+        if hidden and redacted == "omit":
+            continue
+        lines += ["", f"### {run.started_at:%Y-%m-%d %H:%M:%S} UTC, {escape_inline(run.actor)}: {run.describe_result()}", ""]
+        if hidden:
+            lines.append(REDACTED_MARK)
+            continue
+        origin = f"{escape_inline(run.source or run.runbook_id)}, attached by {escape_inline(run.attached_by or '?')}"
+        lines.append(f"`{short_id(run.id)}` · from {origin} · output {run.describe_size()}")
+        if run.truncated:
+            kept = f"; the whole output is at {escape_inline(run.full_output_at)}" if run.full_output_at else ""
+            lines.append(f"(head and tail only{kept}; sha256 {run.output_sha256})")
+        command, output = _printable(run.command), _printable(run.output).rstrip("\n")
+        fence = _fence(command)
+        lines += ["", f"{fence}sh", command, fence]
+        fence = _fence(output)
+        lines += ["", f"{fence}text", output, fence]
+    return lines
+
+
+def _printable(text: str) -> str:
+    """No control characters but newlines and tabs, whatever an event carried."""
+    return "".join(ch for ch in text if ch in "\n\t" or not (ch < " " or "\x7f" <= ch <= "\x9f"))
+
+
 def _action_item_lines(incident: Incident) -> list[str]:
     lines: list[str] = []
     if incident.action_items:
@@ -419,6 +455,9 @@ def to_markdown(
 
     out += ["", "## Timeline", ""]
     out += _timeline_lines(incident, redacted, local_tz, now)
+    if incident.command_runs:
+        out += ["", "## Command output"]
+        out += _command_output_lines(incident, redacted)
 
     for key, heading in (
         ("root_cause", "Root cause"),
