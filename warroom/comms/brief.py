@@ -228,17 +228,22 @@ class _Brief:
         if incident.sent_updates:
             last = incident.sent_updates[-1]
             via = f", via {last.destination}" if last.destination else ""
-            self.add(f"Last update: {self.when_utc(last.at)} to {last.channel.value} ({last.actor}{via})")
+            sent = f"Last update: {self.when_utc(last.at)} to {last.channel.value} ({last.actor}{via})"
         else:
-            self.add("Last update: none sent yet")
+            sent = "Last update: none sent yet"
         timing = cadence(incident, self.now, overrides)
         if timing.paused:
-            due = "none due" + (" (resolved)" if not incident.is_active else "")
+            due = "no update due" + (" (resolved)" if not incident.is_active else "")
         elif timing.overdue:
-            due = f"OVERDUE by {format_duration(-timing.remaining_seconds)} (was due {self.when_utc(timing.due_at)})"
+            due = f"next update OVERDUE by {format_duration(-timing.remaining_seconds)} (was due {self.when_utc(timing.due_at)})"
         else:
-            due = f"due {self.when_utc(timing.due_at)} (in {format_duration(timing.remaining_seconds)})"
-        self.add(f"Next update: {due}")
+            due = f"next due {self.when_utc(timing.due_at)} (in {format_duration(timing.remaining_seconds)})"
+        together = f"{sent} · {due}"
+        if cell_width(together) <= self.width:
+            self.lines.append(together)
+        else:
+            self.add(sent)
+            self.add(due[0].upper() + due[1:])
 
 
 # --- plain-text safety and width ------------------------------------------------------------
