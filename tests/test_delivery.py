@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from warroom.comms.delivery import DeliveryService, backoff_seconds
+from warroom.desk.sending import recorder, send_update
 from warroom.domain import commands
+from warroom.domain.commands import DomainError
 from warroom.domain.clock import SystemClock
 from warroom.domain.models import CommsChannel, ComponentState, EntryKind
 from warroom.store.config import ChannelDestination, Config
@@ -88,34 +90,11 @@ def workspace(sample_dir):
     return ws
 
 
-def record_into(ws: Workspace):
-    """What the console does when a delivery succeeds: journal it once, under its id."""
-
-    def record(delivery) -> None:
-        incident = ws.get(delivery.incident_id)
-        if any(u.id == delivery.id for u in incident.sent_updates):
-            return
-        event = commands.record_delivery(
-            ws.factory,
-            incident,
-            delivery.id,
-            template_id=delivery.template_id,
-            channel=delivery.channel,
-            text=delivery.text,
-            destination=delivery.destination,
-            attempts=len(delivery.attempts),
-            queued_at=delivery.queued_at,
-        )
-        ws.record([event])
-
-    return record
-
-
 def service(ws: Workspace, channels: dict, **kwargs) -> DeliveryService:
     config = Config.model_validate({"channels": channels})
     kwargs.setdefault("backoff_base", 0.05)
     kwargs.setdefault("backoff_max", 0.2)
-    return DeliveryService(DeliveryOutbox(ws.data_dir), config.channels, ws.clock, record=record_into(ws), **kwargs)
+    return DeliveryService(DeliveryOutbox(ws.data_dir), config.channels, ws.clock, record=recorder(ws), **kwargs)
 
 
 def test_an_update_reaches_a_slack_webhook_and_is_recorded_as_delivered(workspace, receivers):
@@ -307,3 +286,17 @@ def test_channel_config_is_checked_with_a_sentence():
         ChannelDestination.model_validate({"type": "command"})
     with pytest.raises(ValueError, match="https://"):
         ChannelDestination.model_validate({"type": "webhook", "url": "file:///etc/passwd"})
+
+
+def test_mark_as_sent_delivers_through_a_configured_channel_and_records_by_hand_otherwise(workspace, receivers):
+    receiver = receivers().start()
+    svc = service(workspace, {"internal": {"type": "slack", "url": receiver.url}})
+    queued = send_update(workspace, svc, PAYMENTS, "status-update", CommsChannel.INTERNAL, TEXT)
+    assert queued.state is DeliveryState.PENDING  # queued, not yet sent: the update timer has not restarted
+    assert not any(u.id == queued.id for u in workspace.get(PAYMENTS).sent_updates)
+    assert svc.deliver(queued.id).state is DeliveryState.DELIVERED
+    assert workspace.get(PAYMENTS).sent_updates[-1].id == queued.id
+    by_hand = send_update(workspace, svc, PAYMENTS, "exec-summary", CommsChannel.EXEC, "Exec summary")
+    assert by_hand.kind == "comms.sent" and workspace.get(PAYMENTS).sent_updates[-1].destination == ""
+    with pytest.raises(DomainError, match="empty"):
+        send_update(workspace, svc, PAYMENTS, "exec-summary", CommsChannel.INTERNAL, "  ")
