@@ -156,6 +156,8 @@ def test_the_cleaner_holds_back_a_sequence_split_across_reads():
     raw = "é \x1b[1;31mbold\x1b[0m\r\nok\n".encode()
     out = "".join(cleaner.feed(raw[i : i + 1]) for i in range(len(raw))) + cleaner.feed(b"", final=True)
     assert out == "é bold\nok\n"
+    # a finished sequence does not hold back the text after it (coloured output streams live)
+    assert OutputCleaner().feed(b"\x1b[32mready\x1b[0m, waiting") == "ready, waiting"
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,8 @@ _ESCAPE_RE = re.compile(
     r"|\x1b[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC strings
     r"|\x1b[@-Z\\-_]"  # two-character escapes
 )
-_UNFINISHED_ESCAPE_RE = re.compile(r"\x1b[^\x07]*\Z")
+_LONGEST_ESCAPE = 4096
+"""A sequence still open after this many characters is not one: let the text through."""
 _HIDDEN_FORMAT = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
 
@@ -131,9 +132,9 @@ class OutputCleaner:
         text = self._carry + self._decoder.decode(data, final)
         self._carry = ""
         if not final:
-            unfinished = _UNFINISHED_ESCAPE_RE.search(text)
-            if unfinished and len(text) - unfinished.start() < 4096:
-                self._carry, text = text[unfinished.start():], text[: unfinished.start()]
+            last = text.rfind("\x1b")
+            if last != -1 and not _ESCAPE_RE.match(text, last) and len(text) - last < _LONGEST_ESCAPE:
+                self._carry, text = text[last:], text[:last]  # may complete in the next read
             if text.endswith("\r"):
                 self._carry, text = "\r" + self._carry, text[:-1]
         text = _ESCAPE_RE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
