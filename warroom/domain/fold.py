@@ -24,7 +24,7 @@ from operator import attrgetter
 
 from warroom.domain.events import Event
 from warroom.domain.ids import short_id
-from warroom.domain.records import CommandRun, HypothesisVerdict, RunOutcome, Verdict
+from warroom.domain.records import CommandRun, HypothesisVerdict, Verdict
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
     canonical_role,
@@ -480,26 +480,7 @@ def _on_hypothesis_judged(state: Incident, event: Event) -> None:
 
 
 def _on_command_ran(state: Incident, event: Event) -> None:
-    p = event.payload
-    run = CommandRun(
-        id=event.id,
-        runbook_id=p["runbook_id"],
-        step_id=p["step_id"],
-        command=p["command"],
-        source=p.get("source", ""),
-        attached_by=p.get("attached_by", ""),
-        actor=event.actor,
-        started_at=event.at,
-        outcome=RunOutcome(p["outcome"]),
-        exit_code=p.get("exit_code"),
-        duration_ms=p["duration_ms"],
-        output=p.get("output", ""),
-        output_bytes=p["output_bytes"],
-        output_lines=p["output_lines"],
-        output_sha256=p["output_sha256"],
-        truncated=p.get("truncated", False),
-        full_output_at=p.get("full_output_at", ""),
-    )
+    run = CommandRun.from_payload(event.id, event.actor, event.at, event.payload)
     state.command_runs[event.id] = run
     _add_entry(state, event, EntryKind.ACTION, run.timeline_text())
 

@@ -98,6 +98,29 @@ class CommandRun:
     full_output_at: str = ""
     """Where the whole output is kept when truncated (``host:path``, on the machine that ran it)."""
 
+    @classmethod
+    def from_payload(cls, event_id: str, actor: str, at: datetime, p: dict) -> "CommandRun":
+        """From a ``command.ran`` event (its envelope's id, actor and time, and payload)."""
+        return cls(
+            id=event_id,
+            runbook_id=p["runbook_id"],
+            step_id=p["step_id"],
+            command=p["command"],
+            source=p.get("source", ""),
+            attached_by=p.get("attached_by", ""),
+            actor=actor,
+            started_at=at,
+            outcome=RunOutcome(p["outcome"]),
+            exit_code=p.get("exit_code"),
+            duration_ms=p["duration_ms"],
+            output=p.get("output", ""),
+            output_bytes=p["output_bytes"],
+            output_lines=p["output_lines"],
+            output_sha256=p["output_sha256"],
+            truncated=p.get("truncated", False),
+            full_output_at=p.get("full_output_at", ""),
+        )
+
     @property
     def succeeded(self) -> bool:
         return self.outcome is RunOutcome.EXITED and self.exit_code == 0

@@ -14,11 +14,9 @@ from warroom.export.markdown import to_markdown
 from warroom.runbooks.execute import CommandRunner
 
 try:
-    from serverproc import Replica, server_factory, wait_until
+    from serverproc import Replica, wait_until
 except ImportError:  # tests/ collected as a package
-    from tests.serverproc import Replica, server_factory, wait_until
-
-__all__ = ["server_factory"]  # a fixture, used by name
+    from tests.serverproc import Replica, wait_until
 
 STEP = {"id": "check/recent-deploys", "text": "Check recent deploys", "section": "Check", "code": ["printf 'rev 41 ok\\n'; yes 'deploy log line with ``` fences' | head -c 600000"]}
 

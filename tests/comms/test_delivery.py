@@ -25,9 +25,12 @@ from warroom.store.config import ChannelDestination, Config
 from warroom.store.deliveries import DeliveryOutbox, DeliveryState
 from warroom.store.workspace import Workspace
 
-from serverproc import free_port, wait_until
+try:
+    from serverproc import free_port, wait_until
+except ImportError:  # tests/ collected as a package
+    from tests.serverproc import free_port, wait_until
 
-RECEIVER = Path(__file__).resolve().parent / "webhook_receiver.py"
+RECEIVER = Path(__file__).resolve().parent.parent / "webhook_receiver.py"
 PAYMENTS = "f4dca4f2"
 TEXT = "INCIDENT UPDATE: SEV1 Checkout payments failing\n\nStatus: MONITORING\nNext update by 15:27 UTC."
 

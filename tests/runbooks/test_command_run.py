@@ -23,7 +23,7 @@ from warroom.domain.models import EntryKind
 from warroom.domain.records import RunOutcome
 from warroom.runbooks.execute import CommandRefused, CommandRunner, OutputCleaner, check_command
 from warroom.store.workspace import Workspace
-from warroom.sync.wire import MAX_BODY_BYTES
+from warroom.wire import MAX_BODY_BYTES
 
 SH = "/bin/sh"
 

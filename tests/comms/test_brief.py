@@ -23,7 +23,7 @@ from warroom.domain.models import ActionStatus, CommsChannel, ComponentState, En
 from warroom.domain.records import RunOutcome, Verdict
 from warroom.store.workspace import Workspace
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"  # tests/comms/golden
 UPDATE_GOLDEN = os.environ.get("WARROOM_UPDATE_GOLDEN") == "1"
 SAMPLES = {"b791f1d8": "brief-search-latency.txt", "f4dca4f2": "brief-checkout-payments.txt", "b797528b": "brief-eu-login.txt"}
 PAYMENTS = "f4dca4f2"
