@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from warroom.comms.delivery import DeliveryService, backoff_seconds
-from warroom.desk.sending import recorder, send_update
+from warroom.desk import Desk, Library
+from warroom.desk.sending import recorder
 from warroom.domain import commands
 from warroom.domain.commands import DomainError
 from warroom.domain.clock import SystemClock
@@ -293,13 +294,23 @@ def test_channel_config_is_checked_with_a_sentence():
 
 def test_mark_as_sent_delivers_through_a_configured_channel_and_records_by_hand_otherwise(workspace, receivers):
     receiver = receivers().start()
-    svc = service(workspace, {"internal": {"type": "slack", "url": receiver.url}})
-    queued = send_update(workspace, svc, PAYMENTS, "status-update", CommsChannel.INTERNAL, TEXT)
-    assert queued.state is DeliveryState.PENDING  # queued, not yet sent: the update timer has not restarted
-    assert not any(u.id == queued.id for u in workspace.get(PAYMENTS).sent_updates)
-    assert svc.deliver(queued.id).state is DeliveryState.DELIVERED
-    assert workspace.get(PAYMENTS).sent_updates[-1].id == queued.id
-    by_hand = send_update(workspace, svc, PAYMENTS, "exec-summary", CommsChannel.EXEC, "Exec summary")
-    assert by_hand.kind == "comms.sent" and workspace.get(PAYMENTS).sent_updates[-1].destination == ""
+    config = Config.model_validate({"channels": {"internal": {"type": "slack", "url": receiver.url}}})
+    desk = Desk(workspace, Library(config))
+    incident = desk.get(PAYMENTS)
+    bases = [v.id for v in incident.draft_heads("status-update")]
+    # saving and sending to a channel with a destination: the draft is saved, nothing is "sent" yet
+    events = desk.save_draft(PAYMENTS, "status-update", TEXT, bases, send_to=CommsChannel.INTERNAL)
+    assert [e.kind for e in events] == ["comms.draft_saved"]
+    desk.record(events)
+    queued = desk.send(PAYMENTS, "status-update", CommsChannel.INTERNAL, TEXT)
+    assert queued.state is DeliveryState.PENDING
+    assert not any(u.id == queued.id for u in desk.get(PAYMENTS).sent_updates)  # the update timer has not restarted
+    assert desk.deliveries.deliver(queued.id).state is DeliveryState.DELIVERED
+    assert desk.get(PAYMENTS).sent_updates[-1].id == queued.id
+    # a channel without a destination is recorded as sent by hand, as before
+    by_hand = desk.save_draft(PAYMENTS, "exec-summary", "Exec summary", [], send_to=CommsChannel.EXEC)
+    assert [e.kind for e in by_hand] == ["comms.draft_saved", "comms.sent"]
     with pytest.raises(DomainError, match="empty"):
-        send_update(workspace, svc, PAYMENTS, "exec-summary", CommsChannel.INTERNAL, "  ")
+        desk.send(PAYMENTS, "status-update", CommsChannel.INTERNAL, "  ")
+    with pytest.raises(DomainError, match="no destination"):
+        desk.send(PAYMENTS, "exec-summary", CommsChannel.EXEC, "Exec summary")

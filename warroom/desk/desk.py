@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,12 @@ from warroom.domain.models import (
 from warroom.store.workspace import Workspace
 
 if TYPE_CHECKING:
+    from warroom.comms.delivery import DeliveryService
+    from warroom.desk.runs import RunPlan
     from warroom.domain.cadence import Cadence
+    from warroom.domain.records import Verdict
+    from warroom.runbooks.execute import RunResult
+    from warroom.store.deliveries import Delivery
     from warroom.domain.metrics import IncidentMetrics, Report
     from warroom.domain.timeline_filter import TimelineFilter
     from warroom.runbooks.model import Runbook
@@ -282,10 +288,30 @@ class Desk:
         unchanged = len(heads) == 1 and heads[0].text == text
         events = [] if unchanged else [commands.save_draft(factory, incident, template_id, text, bases)]
         if send_to is not None:
-            events.append(commands.mark_sent(factory, incident, template_id, send_to, text))
+            if not self.delivers(send_to):  # else it counts as sent once delivered (``send``)
+                events.append(commands.mark_sent(factory, incident, template_id, send_to, text))
         elif not events:
             raise DomainError("no changes since the last saved version")
         return events
+
+    @cached_property
+    def deliveries(self) -> DeliveryService:
+        """The data dir's delivery outbox, through the configured channels; a delivered
+        update is journaled as ``comms.delivered``."""
+        from warroom.desk.sending import delivery_service
+
+        return delivery_service(self.workspace, self.library.config)
+
+    def delivers(self, channel: CommsChannel) -> bool:
+        """True when the channel has a real destination in the config."""
+        return channel.value in self.library.config.channels
+
+    def send(self, incident_ref: str, template_id: str, channel: CommsChannel, text: str) -> Delivery:
+        """Queue an update for a channel with a destination (durably, before any attempt);
+        the caller attempts it (``deliveries.deliver`` or ``run_due``)."""
+        from warroom.desk.sending import queue_update
+
+        return queue_update(self.deliveries, self.get(incident_ref), template_id, channel, text, self.actor)
 
     def set_component(self, incident_ref: str, name: str, state: ComponentState) -> list[Event]:
         return [commands.set_component(self.workspace.factory, self.get(incident_ref), name, state)]
@@ -295,6 +321,38 @@ class Desk:
         from warroom.domain.cadence import cadence
 
         return cadence(incident, self.now(), self.library.cadence_overrides(incident))
+
+    # --- the situation, hypotheses, running a step's command -------------------------------
+
+    def brief(self, incident_ref: str) -> str:
+        """The situation brief: plain text, 80 columns, the same from the CLI and the TUI."""
+        from warroom.comms.brief import situation_brief
+
+        incident = self.get(incident_ref)
+        return situation_brief(incident, self.now(), cadence_overrides=self.library.cadence_overrides(incident))
+
+    def judge_hypothesis(self, incident_ref: str, entry_ref: str, verdict: Verdict, reason: str = "") -> list[Event]:
+        """Confirm, rule out or reopen a /hypothesis entry."""
+        return [commands.judge_hypothesis(self.workspace.factory, self.get(incident_ref), entry_ref, verdict, reason)]
+
+    def runnable_step(self, incident_ref: str, preferred: StepRef | None = None) -> StepRef | None:
+        """The step whose command one key runs: ``preferred`` if it has one, else the first
+        open step with a command."""
+        from warroom.desk.runs import runnable_step
+
+        found = runnable_step(self.get(incident_ref), (preferred.runbook_id, preferred.step_id) if preferred else None)
+        return StepRef(*found) if found else None
+
+    def plan_run(self, incident_ref: str, step: StepRef, cwd: Path | None = None) -> RunPlan:
+        """What to show before asking to run a step's command (refuses with no_exec)."""
+        from warroom.desk.runs import plan_run
+
+        return plan_run(self.get(incident_ref), step.runbook_id, step.step_id, config=self.library.config, library=self.library.runbooks, cwd=cwd)
+
+    def record_run(self, plan: RunPlan, result: RunResult, started_at: datetime) -> list[Event]:
+        """The run as an action entry with its output attached."""
+        fields = result.event_fields()
+        return [commands.record_command_run(self.workspace.factory, self.get(plan.incident_id), plan.runbook_id, plan.step_id, started_at=started_at, **fields)]
 
     # --- follow-up and postmortem ----------------------------------------------------------
 

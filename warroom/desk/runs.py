@@ -3,8 +3,8 @@
 ``plan_run`` gathers everything a person needs to decide: the exact command, the step, the
 runbook's file and who attached it, whether it matches this machine's own copy of that
 runbook, and how it will run (shell, directory, timeout). Nothing runs here; the front end
-shows the plan, asks, and only then builds a ``CommandRunner`` from it. ``record_run`` logs
-the result as an action entry with the output attached.
+shows the plan, asks, and only then builds a ``CommandRunner`` from it; ``Desk.record_run``
+logs the result as an action entry with the output attached.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from warroom.domain import commands
 from warroom.domain.commands import DomainError
-from warroom.domain.events import Event
 from warroom.domain.models import Incident
-from warroom.runbooks.execute import CommandRefused, CommandRunner, RunResult, check_command, user_shell
+from warroom.runbooks.execute import CommandRefused, CommandRunner, check_command, user_shell
 from warroom.runbooks.model import Runbook
 from warroom.store.config import Config
-from warroom.store.workspace import Workspace
 
 OUTPUT_DIR = "command-output"
 """Under the data dir: whole outputs too large for their record."""
@@ -142,13 +139,3 @@ def runner_for(plan: RunPlan, data_dir: Path, on_output: Callable[[str], None] |
         cwd=plan.cwd,
         spool_dir=data_dir / OUTPUT_DIR,
     )
-
-
-def record_run(workspace: Workspace, plan: RunPlan, result: RunResult, started_at: datetime) -> Event:
-    """Log the run as an action entry with the output attached (journaled before return)."""
-    incident = workspace.get(plan.incident_id)
-    event = commands.record_command_run(
-        workspace.factory, incident, plan.runbook_id, plan.step_id, started_at=started_at, **result.event_fields()
-    )
-    workspace.record([event])
-    return event

@@ -1,10 +1,9 @@
-"""Sending an update: to a real destination when the channel has one, else recorded by hand.
+"""Sending an update to a real destination.
 
-``send_update`` is what "mark as sent" does in both front ends. A channel with a destination
-in the config queues a delivery (durably, before any attempt) and returns it: the caller then
-attempts it (``DeliveryService.deliver`` in the CLI, ``run_due`` in the console's worker), and
-the update counts as sent only once it is delivered. A channel without one records the
-update as sent at once, as before.
+"Mark as sent" on a channel with a destination in the config queues a delivery (durably,
+before any attempt); the front end then attempts it (``DeliveryService.deliver`` in the CLI,
+``run_due`` in the console's worker) and the update counts as sent only once it is delivered,
+recorded by ``recorder``. A channel without one is recorded as sent at once (``Desk``).
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ from collections.abc import Callable
 from warroom.comms.delivery import DeliveryService
 from warroom.domain import commands
 from warroom.domain.commands import DomainError
-from warroom.domain.events import Event
-from warroom.domain.models import CommsChannel
+from warroom.domain.models import CommsChannel, Incident
 from warroom.store.config import Config
 from warroom.store.deliveries import Delivery, DeliveryOutbox
 from warroom.store.workspace import Workspace
@@ -67,25 +65,15 @@ def delivery_service(
     )
 
 
-def send_update(
-    workspace: Workspace,
-    service: DeliveryService,
-    incident_ref: str,
-    template_id: str,
-    channel: CommsChannel,
-    text: str,
-) -> Delivery | Event:
-    """Queue a delivery (the channel has a destination) or record the update as sent."""
-    incident = workspace.get(incident_ref)
+def queue_update(service: DeliveryService, incident: Incident, template_id: str, channel: CommsChannel, text: str, actor: str) -> Delivery:
+    """Write the update to the outbox (fsync'd) for its channel's destination."""
     if not text.strip():
         raise DomainError("the update is empty")
     if len(text) > UPDATE_MAX_CHARS:
         raise DomainError(f"the update is longer than {UPDATE_MAX_CHARS:,} characters; shorten it")
     if service.destination_for(channel) is None:
-        event = commands.mark_sent(workspace.factory, incident, template_id, channel, text)
-        workspace.record([event])
-        return event
+        raise DomainError(f"the {channel.value} channel has no destination in the config")
     try:
-        return service.enqueue(incident, template_id, channel, text, workspace.actor)
+        return service.enqueue(incident, template_id, channel, text, actor)
     except OSError as exc:
         raise DomainError(f"cannot write the delivery outbox ({exc.strerror or exc}); nothing was sent") from None
