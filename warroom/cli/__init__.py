@@ -1,9 +1,10 @@
 """The command line: ``warroom`` opens the TUI; every other command is scriptable.
 
 One module per command group: ``incidents`` (list, declare, log, set, assign, amend, redact,
-show), ``comms``, ``export`` (export, import, report; ``timeline_import`` reads and previews
-timelines for import), ``milestone``, ``sync`` (login, sync), ``server``, ``runbooks`` (lint)
-and ``tui`` (the console, demo, web); ``common`` holds what they share.
+show), ``situation`` (brief, hypothesis, run), ``comms``, ``export`` (export, import, report;
+``timeline_import`` reads and previews timelines for import), ``milestone``, ``sync`` (login,
+sync), ``server``, ``runbooks`` (lint) and ``tui`` (the console, demo, web); ``common`` holds
+what they share.
 Commands parse with argparse and call the desk (``warroom.desk``) for every use-case.
 
 Start-up matters (an IC opens this under stress), so heavy modules (Textual, httpx, the
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from warroom.cli import incidents, tui
+from warroom.cli import incidents, situation, tui
 from warroom.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -36,7 +37,7 @@ _PASSTHROUGH = {
     "login": "save a server URL and token for sync",
     "sync": "push pending events and pull the feed once",
     "runbooks": "runbook tools (warroom runbooks lint PATH…)",
-    "comms": "comms templates: warroom comms render INCIDENT TEMPLATE, warroom comms list",
+    "comms": "comms: warroom comms list | render INCIDENT TEMPLATE | send … | outbox | retry DELIVERY",
     "export": "export an incident: Markdown postmortem draft or lossless JSON",
     "import": "import timeline notes (or a JSON export) into an incident",
     "report": "incident counts, MTTA and MTTR by SEV over a date range",
@@ -47,7 +48,7 @@ _USES_WORKSPACE = {"sync", "comms", "export", "import", "report", "milestone"}
 _GLOBAL_VALUE_OPTIONS = {"--data-dir", "--as", "--theme", "--server"}
 """Top-level options that take a separate value (so the value is not mistaken for a command)."""
 
-_COMMANDS = {**incidents.COMMANDS, "demo": tui.cmd_demo, "web": tui.cmd_web}
+_COMMANDS = {**incidents.COMMANDS, **situation.COMMANDS, "demo": tui.cmd_demo, "web": tui.cmd_web}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     tui.add_parsers(sub)
     incidents.add_parsers(sub)
+    situation.add_parsers(sub)
     for name, help_text in _PASSTHROUGH.items():
         sub.add_parser(name, help=help_text, add_help=False)
     return parser

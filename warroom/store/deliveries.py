@@ -160,13 +160,13 @@ def describe(delivery: Delivery) -> str:
     last = delivery.last_attempt
     tries = len(delivery.attempts)
     if delivery.state is DeliveryState.DELIVERED:
-        return f"delivered to {delivery.channel.value} via {delivery.destination} ({tries} attempt{'s' if tries != 1 else ''})"
+        return f"delivered to {delivery.channel.value} via {delivery.destination} (attempt {tries})"
     if delivery.state is DeliveryState.FAILED:
         return f"FAILED to {delivery.channel.value} via {delivery.destination} after {tries} attempt{'s' if tries != 1 else ''}: {last.detail if last else '?'}"
     if last is None:
         return f"queued for {delivery.channel.value} via {delivery.destination}"
-    when = f", next try {delivery.next_attempt_at:%H:%M:%S}" if delivery.next_attempt_at else ""
-    return f"retrying {delivery.channel.value} via {delivery.destination}: attempt {tries} {last.detail}{when}"
+    when = f"; next try {delivery.next_attempt_at:%H:%M:%S}" if delivery.next_attempt_at else ""
+    return f"attempt {tries} to {delivery.channel.value} via {delivery.destination} failed ({last.detail}){when}"
 
 
 def as_json(delivery: Delivery) -> dict:
