@@ -29,8 +29,10 @@ from warroom.store.workspace import Workspace
 from warroom.ui.handlers import (
     ChecklistHandlers,
     CommsHandlers,
+    DeliveryHandlers,
     FollowUpHandlers,
     IncidentHandlers,
+    SituationHandlers,
     SyncHandlers,
     TimelineHandlers,
 )
@@ -51,13 +53,7 @@ from warroom.ui.widgets.timeline import TimelineView
 # Screens used after start-up (runbook picker, comms editor, follow-up) are imported where they
 # are opened: they pull in markdown-it and more, and an IC waits for the first frame.
 
-_PANES = {
-    "incidents": "#incidents",
-    "timeline": "#timeline",
-    "roster": "#roster",
-    "checklist": "#checklist",
-    "comms": "#comms",
-}
+_PANES = {name: f"#{name}" for name in ("incidents", "timeline", "roster", "checklist", "comms")}
 
 # How often to look for entries written by other processes (the CLI, another TUI).
 JOURNAL_POLL_SECONDS = 0.5
@@ -70,8 +66,9 @@ _LIBRARY_TITLES = {
 
 
 class WarRoomApp(
-    IncidentHandlers, TimelineHandlers, ChecklistHandlers, CommsHandlers, FollowUpHandlers, SyncHandlers, App[int]
-):
+    IncidentHandlers, TimelineHandlers, ChecklistHandlers, CommsHandlers, FollowUpHandlers, SyncHandlers,
+    SituationHandlers, DeliveryHandlers, App[int],
+):  # fmt: skip
     """The incident war-room console.
 
     | Key | Action |
@@ -83,6 +80,7 @@ class WarRoomApp(
     | e / x | amend / redact the selected entry |
     | u | UTC ↔ local time |
     | f / m | action items / milestones and metrics |
+    | b / ! | situation brief / run the next step's command (asks first) |
     | 1-5 | focus incidents, timeline, roster, checklist, comms |
     | ctrl+p | command palette |
     | ctrl+q | quit |
@@ -105,6 +103,8 @@ class WarRoomApp(
         Binding("m", "metrics", "Metrics", id="followup.metrics", tooltip="Milestones, metrics, MTTA/MTTR"),
         Binding("full_stop", "tick_next", "Tick next", show=False, id="checklist.tick_next", tooltip="Tick the next open checklist step"),
         Binding("U", "status_update", "Status update", show=False, id="comms.status_update", tooltip="Draft the status update from live state"),
+        Binding("b", "brief", "Brief", show=False, id="situation.brief", tooltip="Where the incident stands, in 80 columns (c copies it)"),
+        Binding("exclamation_mark", "run_command", "Run cmd", show=False, id="checklist.run", tooltip="Run the next step's command (shown first, asks)"),
         Binding("1", "focus_pane('incidents')", "Incidents", show=False, id="focus.incidents"),
         Binding("2", "focus_pane('timeline')", "Timeline", show=False, id="focus.timeline"),
         Binding("3", "focus_pane('roster')", "Roster", show=False, id="focus.roster"),

@@ -44,6 +44,9 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("Action items", "warroom.ui.screens.followup", "ActionItemsScreen"),
     ("Metrics", "warroom.ui.screens.followup", "MetricsScreen"),
     ("Postmortem", "warroom.ui.screens.followup", "PostmortemScreen"),
+    ("Brief and output", "warroom.ui.screens.viewer", "TextViewer"),
+    ("Delivery", "warroom.ui.screens.viewer", "DeliveryViewer"),
+    ("Running a command", "warroom.ui.screens.run", "RunScreen"),
 )
 
 # Dialogs: their bindings have ids too (remappable), listed together at the end of the help.
@@ -61,6 +64,8 @@ DIALOGS: tuple[tuple[str, str], ...] = (
     ("warroom.ui.screens.followup", "ActionItemForm"),
     ("warroom.ui.screens.runbooks", "RunbookPicker"),
     ("warroom.ui.screens.help", "HelpScreen"),
+    ("warroom.ui.screens.run", "RunConfirmScreen"),
+    ("warroom.ui.screens.verdict", "VerdictPicker"),
 )
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})

@@ -32,3 +32,15 @@ class EventsArrived(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, EventsArrived)
+
+
+class DeliveriesChanged(Message):
+    """The delivery outbox changed (an update queued, an attempt made): the comms pane
+    shows each attempt's result."""
+
+    def __init__(self, deliveries: list) -> None:
+        super().__init__()
+        self.deliveries = deliveries
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DeliveriesChanged)

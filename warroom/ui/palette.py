@@ -42,6 +42,8 @@ def palette_commands(app: WarRoomApp) -> list[PaletteCommand]:
         PaletteCommand("Incident: Set severity", f"Change the selected incident's SEV ({k('incident.severity')})", app.action_set_severity),
         PaletteCommand("Incident: Set status", f"Investigating → identified → monitoring → resolved ({k('incident.status')})", app.action_set_status),
         PaletteCommand("Incident: Assign role", f"Assign a role or hand over IC ({k('incident.assign_role')})", app.action_assign_role),
+        PaletteCommand("Incident: Situation brief", f"Where the incident stands, in 80 columns; c copies it ({k('situation.brief')})", app.action_brief),
+        PaletteCommand("Checklist: Run the step's command", f"Shows the exact command and whose runbook it is, asks, runs, logs the output ({k('checklist.run')})", app.action_run_command),
         PaletteCommand("Checklist: Attach runbook", f"Search runbooks by title, tag or service ({k('checklist.attach')} in the checklist)", app.action_attach_runbook),
     ]
     for template in (app.desk.library.templates if app.loaded else {}).values():
@@ -64,6 +66,7 @@ def palette_commands(app: WarRoomApp) -> list[PaletteCommand]:
         PaletteCommand("Postmortem: Write sections", "Root cause, contributing factors, what went well/poorly, lessons", app.action_postmortem),
         PaletteCommand("Roster: Role history", f"Who held which role, and when ({k('roster.history')} in the roster)", app.action_role_history),
         PaletteCommand("Timeline: Log entry", f"Focus the scribe input ({k('scribe.focus')})", app.action_focus_scribe),
+        PaletteCommand("Timeline: Confirm or rule out hypothesis", f"The selected /hypothesis entry ({k('timeline.verdict')} in the timeline)", timeline.action_verdict),
         PaletteCommand("Timeline: Amend entry", f"Amend the selected entry ({k('timeline.amend')})", timeline.action_amend),
         PaletteCommand("Timeline: Redact entry", f"Redact the selected entry ({k('timeline.redact')})", timeline.action_redact),
         PaletteCommand("Timeline: UTC / local time", f"Toggle the time zone of the timeline ({k('view.local_time')})", app.action_toggle_local_time),

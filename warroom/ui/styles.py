@@ -76,6 +76,7 @@ KIND_GLYPHS: dict[EntryKind, str] = {
     EntryKind.ACTION_ITEM: "▣",
     EntryKind.MILESTONE: "★",
     EntryKind.POSTMORTEM: "✎",
+    EntryKind.VERDICT: "⊨",
 }
 
 KIND_STYLES: dict[EntryKind, Style] = {

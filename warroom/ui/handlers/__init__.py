@@ -7,9 +7,20 @@ the person what happened. No rule lives here: the desk decides, the widgets rend
 
 from warroom.ui.handlers.checklist import ChecklistHandlers
 from warroom.ui.handlers.comms import CommsHandlers
+from warroom.ui.handlers.delivery import DeliveryHandlers
 from warroom.ui.handlers.followup import FollowUpHandlers
 from warroom.ui.handlers.incident import IncidentHandlers
+from warroom.ui.handlers.situation import SituationHandlers
 from warroom.ui.handlers.sync import SyncHandlers
 from warroom.ui.handlers.timeline import TimelineHandlers
 
-__all__ = ["ChecklistHandlers", "CommsHandlers", "FollowUpHandlers", "IncidentHandlers", "SyncHandlers", "TimelineHandlers"]
+__all__ = [
+    "ChecklistHandlers",
+    "CommsHandlers",
+    "DeliveryHandlers",
+    "FollowUpHandlers",
+    "IncidentHandlers",
+    "SituationHandlers",
+    "SyncHandlers",
+    "TimelineHandlers",
+]

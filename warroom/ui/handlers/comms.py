@@ -26,7 +26,8 @@ class CommsHandlers:
             return self.desk.render(incident.id, template.id)
 
         heads = incident.draft_heads(template.id)
-        self.push_screen(DraftEditor(template.id, template.name, template.channel, render_fresh(), heads, render_fresh))
+        destinations = {name: destination.type.value for name, destination in self.config.channels.items()}
+        self.push_screen(DraftEditor(template.id, template.name, template.channel, render_fresh(), heads, render_fresh, destinations))
 
     def on_draft_editor_copy_requested(self, message: DraftEditor.CopyRequested) -> None:
         self.copy_to_clipboard(message.text)
@@ -52,6 +53,9 @@ class CommsHandlers:
                 message.editor.saved(heads[-1], heads)
             if channel is None:
                 self.notify("Draft saved.", timeout=2)
+                return
+            if self.desk.delivers(channel):  # counts as sent once delivered
+                self.queue_delivery(incident_id, template_id, channel, message.text)
                 return
             due = self.desk.cadence(incident).due_at
             after = f" Next update due {due:%H:%M}Z." if due else ""

@@ -85,7 +85,8 @@ class IncidentHandlers:
         def chosen(result: tuple[str, str] | None) -> None:
             if result is not None:
                 role_name, person = result
-                self.apply(lambda: self.desk.assign(incident.id, role_name, person))
+                # Handing IC over opens the situation brief, ready to copy for the new IC.
+                self.apply(lambda: self.desk.assign(incident.id, role_name, person), done=lambda: self.offer_handover_brief(incident.id, role_name, person))
 
         self.push_screen(AssignRoleScreen(incident.roles, role), chosen)
 

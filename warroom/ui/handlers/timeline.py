@@ -44,8 +44,13 @@ class TimelineHandlers:
             detail.update(describe_entry(message.entry, local_time=message.timeline.local_time))
 
     def on_timeline_view_details_requested(self, message: TimelineView.DetailsRequested) -> None:
-        if self.current is not None:
-            self.push_screen(EntryScreen(message.entry, local_time=message.timeline.local_time))
+        incident = self.current
+        if incident is None:
+            return
+        if message.entry.id in incident.command_runs and not message.entry.redacted:
+            self.show_command_output(incident.id, message.entry.id)  # the output is the detail
+            return
+        self.push_screen(EntryScreen(message.entry, local_time=message.timeline.local_time))
 
     def _editable(self, message: TimelineView._EntryMessage) -> str | None:
         """The selected incident's id when the entry may be changed by a person."""

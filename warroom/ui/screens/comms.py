@@ -83,8 +83,19 @@ class DraftEditor(Screen[None]):
             super().__init__(editor, text, bases)
             self.channel = channel
 
-    def __init__(self, template_id: str, template_name: str, channel: CommsChannel, rendered: str, heads: list[DraftVersion], render_fresh) -> None:
+    def __init__(
+        self,
+        template_id: str,
+        template_name: str,
+        channel: CommsChannel,
+        rendered: str,
+        heads: list[DraftVersion],
+        render_fresh,
+        destinations: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
+        self._destinations = destinations or {}
+        """Channel → the kind of destination it delivers to (slack, webhook…)."""
         self.template_id = template_id
         self._name = template_name
         self._channel = channel
@@ -169,7 +180,7 @@ class DraftEditor(Screen[None]):
             if channel is not None:
                 self._ask_app(self.SendRequested(self, self.text, self._bases(), channel))
 
-        self.app.push_screen(ChannelPicker(self._channel), chosen)
+        self.app.push_screen(ChannelPicker(self._channel, self._destinations), chosen)
 
     def action_next_version(self) -> None:
         if len(self._heads) > 1:
@@ -184,26 +195,34 @@ class DraftEditor(Screen[None]):
 
 
 class ChannelPicker(Dialog[CommsChannel | None]):
-    """Where did this update go?"""
+    """Where does this update go? A channel with a destination in the config sends it there;
+    the others record it as sent by hand."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="channel.cancel")]
     DEFAULT_CSS = """
     ChannelPicker {
-        & > Vertical { width: 50; }
+        & > Vertical { width: 60; }
         & OptionList { height: auto; }
         & Label { color: $text-muted; }
     }
     """
 
-    def __init__(self, default: CommsChannel) -> None:
+    def __init__(self, default: CommsChannel, destinations: dict[str, str] | None = None) -> None:
         super().__init__()
         self._default = default
+        self._destinations = destinations or {}
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Mark as sent to…"
-            yield OptionList(*(Option(c.value, id=c.value) for c in CommsChannel))
-            yield Label("Logs it to the timeline and restarts the update timer")
+            box.border_title = "Send to…"
+            options = []
+            for channel in CommsChannel:
+                label = Text(f"{channel.value:<12} ")
+                destination = self._destinations.get(channel.value)
+                label.append(f"sends it via {destination}" if destination else "records it as sent by hand", style="" if destination else "dim")
+                options.append(Option(label, id=channel.value))
+            yield OptionList(*options)
+            yield Label("Logged to the timeline; the update timer restarts once it is sent")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = list(CommsChannel).index(self._default)

@@ -12,17 +12,18 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Label, Log, Static
 
 from warroom.desk.runs import RunPlan
 from warroom.runbooks.execute import CommandRunner, RunResult
+from warroom.ui.screens.modal import Dialog
 
 OUTPUT_LINES_SHOWN = 5000
 """The panel keeps the latest lines; the whole output goes to the record."""
 
 
-class RunConfirmScreen(ModalScreen[bool]):
+class RunConfirmScreen(Dialog[bool]):
     """Run this command? Nothing runs until the answer is yes.
 
     | Key | Action |
@@ -37,11 +38,9 @@ class RunConfirmScreen(ModalScreen[bool]):
     ]
     DEFAULT_CSS = """
     RunConfirmScreen {
-        align: center middle;
-        & > Vertical { width: 100; max-width: 100%; height: auto; max-height: 100%; border: thick $warning; background: $surface; padding: 0 1; }
+        & > Vertical { width: 100; border: thick $warning; }
         & #run-command { background: $boost; padding: 0 1; margin: 1 0; }
         & .warning { color: $warning; text-style: bold; }
-        & Label.hint { color: $text-muted; }
     }
     """
 

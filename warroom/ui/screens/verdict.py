@@ -6,16 +6,16 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warroom.domain.records import Verdict
+from warroom.ui.screens.modal import Dialog
 
 _MARKS = {Verdict.CONFIRMED: "✓ confirmed", Verdict.RULED_OUT: "✗ ruled out", Verdict.OPEN: "? open again"}
 
 
-class VerdictPicker(ModalScreen[tuple[Verdict, str] | None]):
+class VerdictPicker(Dialog[tuple[Verdict, str] | None]):
     """Choose the verdict (Enter); type why first if you like (Tab).
 
     | Key | Action |
@@ -28,10 +28,7 @@ class VerdictPicker(ModalScreen[tuple[Verdict, str] | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="verdict.cancel")]
     DEFAULT_CSS = """
     VerdictPicker {
-        align: center middle;
-        & > Vertical { width: 72; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
         & OptionList { height: auto; }
-        & Label.hint { color: $text-muted; }
     }
     """
 

@@ -40,6 +40,7 @@ class TimelineView(ScrollView, can_focus=True):
     | e | amend the entry |
     | x | redact the entry |
     | p | promote a /todo entry to an action item |
+    | v | confirm or rule out a /hypothesis entry |
     | / | search and filter (text, kind:, actor:, since:, until:) |
     | escape | clear the filter, staying on the selected entry |
     """
@@ -55,6 +56,7 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("e", "amend", "Amend", id="timeline.amend"),
         Binding("x", "redact", "Redact", id="timeline.redact"),
         Binding("p", "promote", "Todo → action item", id="timeline.promote"),
+        Binding("v", "verdict", "Verdict", show=False, id="timeline.verdict", tooltip="Confirm or rule out the selected hypothesis"),
         Binding("slash", "search", "Search", id="timeline.search"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="timeline.clear_filter"),
     ]
@@ -111,6 +113,9 @@ class TimelineView(ScrollView, can_focus=True):
 
     class PromoteRequested(_EntryMessage):
         """The user wants this /todo to become an action item."""
+
+    class VerdictRequested(_EntryMessage):
+        """The user wants to confirm, rule out or reopen this /hypothesis."""
 
     class SearchRequested(_Posted):
         """The user pressed / to search the timeline."""
@@ -298,6 +303,9 @@ class TimelineView(ScrollView, can_focus=True):
 
     def action_promote(self) -> None:
         self._post_for_entry(self.PromoteRequested)
+
+    def action_verdict(self) -> None:
+        self._post_for_entry(self.VerdictRequested)
 
     def action_search(self) -> None:
         self.post_message(self.SearchRequested(self))
