@@ -12,6 +12,8 @@ worked. Typed text (titles, names, entry text) is not counted as keys; everythin
 | log an entry: keys to reach the scribe input from anywhere | <= 1 |
 | tick the next checklist step | 1 key |
 | fill and copy a status update | <= 4 keys |
+| brief and copy | <= 2 keys |
+| run the next step's command | <= 2 keys |
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from warroom.domain import commands  # noqa: E402
 from warroom.store.workspace import Workspace  # noqa: E402
 
 SESSION = f"opkeys{os.getpid()}"
@@ -129,6 +132,34 @@ def main() -> int:
         assert "Checkout down in EU" in tmux("show-buffer")
         update.key("Escape")
         results.append(update)
+
+        # 5. The situation brief, copied (OSC 52) to paste to whoever asked "where are we?".
+        #    Closing it afterwards (Escape) is not part of getting the brief.
+        brief = Flow("brief and copy", 2)
+        tmux("delete-buffer")
+        brief.key("b", "c")
+        wait_for(lambda: f"Situation brief · #{new.id[-8:]}" in tmux("show-buffer"), "the copied brief")
+        assert "Checkout down in EU" in tmux("show-buffer")
+        tmux("send-keys", "-t", SESSION, "Escape")
+        time.sleep(0.2)
+        results.append(brief)
+
+        # 6. Run the next step's command: a teammate attaches a runbook whose step has a
+        #    command (from another process; the console picks it up), then one key shows the
+        #    command and whose runbook it is, and one more confirms. Closing the output panel
+        #    afterwards is not part of running it.
+        teammate = Workspace(data, "carol")
+        teammate.load()
+        steps = [{"id": "check/recent-deploys", "text": "Check recent deploys", "section": "Check", "code": ["printf 'rev 41 v2.14.2\\nrev 42 v2.14.3\\n'"]}]
+        teammate.record([commands.attach_runbook(teammate.factory, teammate.get(new.id), runbook_id="deploy-checks", title="Deploy checks", steps=steps, source="deploy-checks.md")])
+        wait_for(lambda: "Deploy checks" in screen(), "the attached runbook on screen")
+        run = Flow("run the next step's command", 2)
+        run.key("!", "y")
+        wait_for(lambda: state(data, new.id).command_runs, "the logged run")
+        (ran,) = state(data, new.id).command_runs.values()
+        assert ran.exit_code == 0 and ran.output == "rev 41 v2.14.2\nrev 42 v2.14.3\n", ran
+        tmux("send-keys", "-t", SESSION, "Escape")
+        results.append(run)
     finally:
         tmux("kill-server")
         shutil.rmtree(data, ignore_errors=True)
