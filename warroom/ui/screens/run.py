@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.cells import chop_cells
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -53,7 +54,7 @@ class RunConfirmScreen(Dialog[bool]):
         plan = self.plan
         with Vertical() as box:
             box.border_title = "Run this command?"
-            yield Static(Text(plan.command), id="run-command")
+            yield Static(id="run-command")
             yield Static(Text(f"Step: {plan.step_text}"))
             yield Static(Text(f"From: {plan.describe_origin()}"))
             local = Text(f"Your copy: {plan.local_copy}")
@@ -65,6 +66,26 @@ class RunConfirmScreen(Dialog[bool]):
             yield Static(Text(f"Runs: {plan.describe_how()}"))
             yield Static(Text("Output is logged to the timeline (an action entry) and kept with the incident."))
             yield Label("y runs it · n or esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self._show_command()
+
+    def on_resize(self) -> None:
+        self._show_command()
+
+    def _show_command(self) -> None:
+        """The command exactly, its own line breaks kept; a line too long for the box is cut
+        with a ↪ mark, so a wrap can never be mistaken for a new line of the command."""
+        box = self.query_one("#run-command", Static)
+        width = max(20, box.content_region.width or 70) - 2
+        text = Text()
+        for number, line in enumerate(self.plan.command.splitlines() or [""]):
+            for part, chunk in enumerate(chop_cells(line, width) or [""]):
+                if number or part:
+                    text.append("\n")
+                text.append("↪ " if part else ("$ " if number == 0 else "  "), style="dim" if part else "bold")
+                text.append(chunk)
+        box.update(text)
 
 
 class RunScreen(Screen[None]):

@@ -99,6 +99,9 @@ class CommsPane(OptionList):
         self.clear_options()
         if incident is None:
             return
+        # Deliveries first: a failed or pending update is what needs eyes in a small pane.
+        for delivery in rows:
+            self.add_option(Option(delivery_label(delivery), id=f"{_DELIVERY}{delivery.id}"))
         for template in templates.values():
             label = Text(no_wrap=True, overflow="ellipsis")
             heads = incident.draft_heads(template.id)
@@ -115,8 +118,6 @@ class CommsPane(OptionList):
             self.add_option(Option(label, id=template.id))
         for name, state in incident.components.items():
             self.add_option(Option(Text(f"  ◉ {name}: {state.value}", style="italic"), disabled=True))
-        for delivery in rows:
-            self.add_option(Option(delivery_label(delivery), id=f"{_DELIVERY}{delivery.id}"))
         if incident.sent_updates:
             last = incident.sent_updates[-1]
             via = f" via {last.destination}" if last.destination else ""
