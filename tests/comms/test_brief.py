@@ -182,3 +182,18 @@ def test_a_resolved_incident_says_no_update_is_due(workspace, clock):
     ws.record([commands.update(ws.factory, ws.get(PAYMENTS), status=Status.RESOLVED)])
     text = situation_brief(ws.get(PAYMENTS), clock.now())
     assert "Resolved 15:12 UTC" in text and "· no update due (resolved)" in text
+
+
+def test_the_can_report_drops_ruled_out_hypotheses_and_marks_confirmed_ones(workspace):
+    from warroom.comms.templates import load_templates
+    from warroom.comms.render import render
+
+    ws = workspace
+    templates, _ = load_templates()
+    hypothesis = next(e for e in ws.get(PAYMENTS).timeline if e.kind is EntryKind.HYPOTHESIS)
+    before = render(templates["can-report"], ws.get(PAYMENTS), ws.clock.now())
+    assert f"Hypothesis ({hypothesis.at:%H:%M}): {hypothesis.text}" in before
+    ws.record([commands.judge_hypothesis(ws.factory, ws.get(PAYMENTS), hypothesis.id, Verdict.CONFIRMED)])
+    assert f"Confirmed ({hypothesis.at:%H:%M}): {hypothesis.text}" in render(templates["can-report"], ws.get(PAYMENTS), ws.clock.now())
+    ws.record([commands.judge_hypothesis(ws.factory, ws.get(PAYMENTS), hypothesis.id, Verdict.RULED_OUT)])
+    assert hypothesis.text not in render(templates["can-report"], ws.get(PAYMENTS), ws.clock.now())

@@ -19,6 +19,7 @@ from warroom.domain.models import (
     format_duration,
 )
 from warroom.comms.templates import Template, fill
+from warroom.domain.records import Verdict
 
 
 def _hhmm(at: datetime | None) -> str:
@@ -43,8 +44,16 @@ def _conditions(incident: Incident, now: datetime) -> list[str]:
     if incident.components:
         lines.append("Status page: " + "; ".join(f"{name}: {state.value}" for name, state in incident.components.items()))
     lines += _entries(incident, {EntryKind.NOTE}, 3)
-    hypotheses = [e for e in incident.timeline if e.kind is EntryKind.HYPOTHESIS and not e.redacted]
-    lines += [f"Hypothesis ({e.at:%H:%M}): {e.text}" for e in hypotheses[-2:]]
+    # Ruled-out hypotheses are not conditions any more; a confirmed one says so.
+    verdicts = {entry_id: judged.verdict for entry_id, judged in incident.verdicts.items()}
+    hypotheses = [
+        e for e in incident.timeline
+        if e.kind is EntryKind.HYPOTHESIS and not e.redacted and verdicts.get(e.id) is not Verdict.RULED_OUT
+    ]  # fmt: skip
+    lines += [
+        f"{'Confirmed' if verdicts.get(e.id) is Verdict.CONFIRMED else 'Hypothesis'} ({e.at:%H:%M}): {e.text}"
+        for e in hypotheses[-2:]
+    ]
     return lines
 
 
