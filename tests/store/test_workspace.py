@@ -100,13 +100,22 @@ def test_poll_picks_up_events_from_another_workspace(tmp_path):
     assert mine.get(first).model_dump() == theirs.get(first).model_dump()
 
 
-def test_poll_observes_remote_hlc(tmp_path):
-    ahead = open_ws(tmp_path, "bob", FixedClock(T0 + timedelta(hours=2)))
+def test_poll_observes_remote_hlc_within_the_skew_bound(tmp_path):
+    ahead = open_ws(tmp_path, "bob", FixedClock(T0 + timedelta(minutes=2)))
     behind = open_ws(tmp_path, "alice", FixedClock(T0))
     incident_id = declare(ahead)
     behind.poll()
     event = commands.log_entry(behind.factory, behind.get(incident_id), "late but ordered")
     assert event.hlc > behind.get(incident_id).last_hlc
+
+
+def test_a_remote_hlc_far_ahead_is_never_adopted(tmp_path):
+    ahead = open_ws(tmp_path, "bob", FixedClock(T0 + timedelta(hours=2)))
+    behind = open_ws(tmp_path, "alice", FixedClock(T0))
+    incident_id = declare(ahead)
+    behind.poll()
+    event = commands.log_entry(behind.factory, behind.get(incident_id), "my clock is right")
+    assert HlcValue.decode(event.hlc).wall_ms == int(T0.timestamp() * 1000)
 
 
 def _corrupt_middle(path: Path) -> None:
@@ -115,7 +124,7 @@ def _corrupt_middle(path: Path) -> None:
     path.write_bytes(b"\n".join(lines))
 
 
-def test_corrupt_journal_is_reported_not_loaded_and_refuses_writes(tmp_path):
+def test_a_damaged_journal_is_flagged_and_the_rest_of_it_loads(tmp_path):
     ws = open_ws(tmp_path)
     good = declare(ws, "Good one")
     bad = declare(ws, "Bad one")
@@ -127,17 +136,40 @@ def test_corrupt_journal_is_reported_not_loaded_and_refuses_writes(tmp_path):
     report = fresh.load()
     assert len(report.errors) == 1
     assert bad in report.errors[0] and "line 1" in report.errors[0]
+    assert {i.id for i in fresh.incidents()} == {good, bad}
+    assert [e.text for e in fresh.get(short_id(bad)).timeline][-1] == "more"
+    assert set(fresh.flags()) == {bad}
+    assert journal_path(tmp_path, bad).read_bytes() == damaged  # nothing cut
+    # still writable: a new line after a damaged one is as safe as any other
+    fresh.record([commands.log_entry(fresh.factory, fresh.get(bad), "written after")])
+    assert journal_path(tmp_path, bad).read_bytes().startswith(damaged)
+
+
+def test_an_unusable_journal_is_set_aside_and_others_keep_receiving(tmp_path):
+    ws = open_ws(tmp_path)
+    good = declare(ws, "Good one")
+    bad = declare(ws, "Planted")
+    target = tmp_path / "somebody-elses-file"
+    target.write_bytes(b"precious")
+    path = journal_path(tmp_path, bad)
+    events = Journal(path, bad).open_readonly()
+    path.unlink()
+    path.symlink_to(target)
+
+    fresh = Workspace(tmp_path, "alice", FixedClock(T0))
+    report = fresh.load()
+    assert "symbolic link" in report.errors[0]
     assert [i.id for i in fresh.incidents()] == [good]
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="warroom repair"):
         fresh.get(bad)
-    with pytest.raises(DomainError):
-        fresh.get(short_id(bad))
-    event = commands.log_entry(ws.factory, ws.get(bad), "written elsewhere")
-    with pytest.raises(DomainError):
-        fresh.record([event])
-    assert journal_path(tmp_path, bad).read_bytes() == damaged
-    assert fresh.poll() == {}  # and polling does not retry or half-load it
-    assert [i.id for i in fresh.incidents()] == [good]
+    other = commands.log_entry(fresh.factory, fresh.get(good), "still arriving")
+    saved = fresh.ingest([*events, other])
+    assert list(saved) == [good] and fresh.skipped == {bad: len(events)}
+    assert target.read_bytes() == b"precious"
+    # repair: the link is moved aside (its target untouched) and the journal rebuilt
+    moved = fresh.rebuild(bad, events)
+    assert moved.is_symlink() and target.read_bytes() == b"precious"
+    assert fresh.get(bad).title == "Planted" and fresh.flags() == {}
 
 
 def test_corruption_found_while_polling_is_reported(tmp_path):
@@ -147,8 +179,7 @@ def test_corruption_found_while_polling_is_reported(tmp_path):
         handle.write(b"garbage line\n")
     assert mine.poll() == {}
     assert any(incident_id in e for e in mine.report.errors)
-    with pytest.raises(DomainError):
-        mine.record([commands.log_entry(mine.factory, mine.get(incident_id), "x")])
+    assert incident_id in mine.flags()
 
 
 def test_torn_tail_is_repaired_with_a_warning(tmp_path):
@@ -200,7 +231,7 @@ def test_ingest_skips_known_ids_and_journals_new_ones(tmp_path):
     ws = open_ws(tmp_path, clock=clock)
     incident_id = declare(ws)
 
-    remote_clock = FixedClock(T0 + timedelta(minutes=30))
+    remote_clock = FixedClock(T0 + timedelta(minutes=3))  # ahead, within the skew bound
     rng = random.Random(9)
     remote = EventFactory("bob", remote_clock, HybridClock(remote_clock, "b0b0b0b0"), lambda now: uuid7(now, rng.randbytes(10)))
     state = ws.get(incident_id)
