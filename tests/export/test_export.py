@@ -25,6 +25,7 @@ from warroom.comms.templates import PLACEHOLDERS, load_templates
 from warroom.domain import commands
 from warroom.domain.clock import FixedClock
 from warroom.domain.commands import DomainError, EventFactory
+from warroom.domain.text import clean
 from warroom.domain.events import Event
 from warroom.domain.fold import fold_incident
 from warroom.domain.hlc import HybridClock
@@ -545,7 +546,8 @@ def incident_histories(draw) -> list[Event]:
             EventFactory(person, clock, HybridClock(clock, f"{index:08x}"), new_id=lambda now, rng=rng: uuid7(now, rng.randbytes(10)))
         )
     events = commands.declare(
-        factories[0], title=draw(ANY_TEXT.filter(str.strip)), severity=draw(st.sampled_from(list(Severity))),
+        # A title made only of control characters has nothing left once cleaned: refused.
+        factories[0], title=draw(ANY_TEXT.filter(lambda t: clean(t, multiline=False).strip())), severity=draw(st.sampled_from(list(Severity))),
         summary=draw(st.sampled_from(["", "db pool exhausted"])), incident_type=draw(st.sampled_from([None, "payments"])),
     )
     incident_id = events[0].incident_id

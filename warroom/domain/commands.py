@@ -41,6 +41,9 @@ from warroom.domain.events import (
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
 from warroom.domain.records import Verdict
+from warroom.domain.sealing import SEALABLE_KINDS, TextSealer
+from warroom.domain.signing import Signer
+from warroom.domain.text import clean
 from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
     CORE_ROLES,
@@ -54,6 +57,7 @@ from warroom.domain.models import (
     Severity,
     Status,
     allowed_transitions,
+    canonical_person,
     canonical_role,
 )
 
@@ -63,7 +67,8 @@ class DomainError(Exception):
 
 
 class EventFactory:
-    """Stamps payloads into events for one actor on one client."""
+    """Stamps payloads into events for one actor on one client; signs them with the actor's
+    key and seals timeline text when given a ``signer`` and a ``sealer``."""
 
     def __init__(
         self,
@@ -71,31 +76,63 @@ class EventFactory:
         clock: Clock,
         hlc: HybridClock,
         new_id: Callable[[datetime], str] = uuid7,
+        *,
+        signer: Signer | None = None,
+        sealer: TextSealer | None = None,
     ) -> None:
         self.actor = actor
         self.clock = clock
         self.hlc = hlc
         self.new_id = new_id
         """Id generator; tests and the sample-data generator pass a seeded one."""
+        self.signer = signer
+        self.sealer = sealer
 
     def make(self, incident_id: str, payload: Payload, at: datetime | None = None) -> Event:
         now = self.clock.now()
-        return Event(
-            id=self.new_id(now),
+        event_id = self.new_id(now)
+        data = payload.canonical()
+        if self.sealer is not None and payload.kind in SEALABLE_KINDS:
+            data = self.sealer.seal_payload(event_id, data)
+        event = Event(
+            id=event_id,
             incident_id=incident_id,
             kind=payload.kind,
             actor=self.actor,
             at=at if at is not None else now,
             logged_at=now,
             hlc=self.hlc.tick(),
-            payload=payload.model_dump(mode="json"),
+            payload=data,
         )
+        return self.signer.sign(event) if self.signer is not None else event
 
     def new_incident_id(self) -> str:
         return self.new_id(self.clock.now())
 
 
+_MULTILINE_FIELDS = frozenset({"text", "summary", "impact", "reason", "skipped_reason", "code"})
+_NAME_FIELDS = frozenset({"person", "owner"})
+
+
+def _cleaned(name: str, value):
+    """Text as people meant it: escape sequences and control characters taken out (a pasted
+    coloured log line keeps its words), names normalised."""
+    if isinstance(value, str):
+        if name in _NAME_FIELDS:
+            try:
+                return canonical_person(value)
+            except ValueError as exc:
+                raise DomainError(str(exc)) from None
+        return clean(value, multiline=name in _MULTILINE_FIELDS)
+    if isinstance(value, list):
+        return [_cleaned(name, item) for item in value]
+    if isinstance(value, dict):
+        return {key: _cleaned(key, item) for key, item in value.items()}
+    return value
+
+
 def _payload(model: type[Payload], **fields) -> Payload:
+    fields = {name: _cleaned(name, value) for name, value in fields.items()}
     try:
         return model(**fields)
     except ValidationError as exc:
@@ -175,9 +212,9 @@ def assign_role(factory: EventFactory, incident: Incident, role: str, person: st
     """Give a role to someone (or clear it with ``person=None``)."""
     try:
         role = canonical_role(role)
+        person = canonical_person(person) if person and person.strip() else None  # blank: nobody
     except ValueError as exc:
         raise DomainError(str(exc)) from None
-    person = " ".join((person or "").split()) or None  # blank means nobody
     if incident.roles.get(role) == person:  # includes clearing a role nobody ever held
         who = person or "nobody"
         raise DomainError(f"{role} is already {who}")
@@ -246,7 +283,7 @@ def attach_runbook(
 ) -> Event:
     """Attach a runbook's steps (dicts with id, text, section, depth, code) as a checklist."""
     try:
-        specs = [AttachedStep(**step) for step in steps]
+        specs = [AttachedStep(**_cleaned("step", step)) for step in steps]
     except ValidationError as exc:
         raise DomainError(f"runbook {title!r}: {describe_validation_error(exc)}") from None
     return factory.make(

@@ -10,6 +10,14 @@ result is the same whatever order (or how many times) the events were delivered 
   every revision stays in the entry's history;
 * state changes append an automatic timeline entry showing old → new.
 
+Two kinds of event reach back: ``event.voided`` (an admin's repair) takes an accepted event
+out of the fold, whatever order the two arrive in; ``entry.purged`` hides a redacted entry for
+good (its sealed text can no longer be opened, see ``warroom.domain.sealing``).
+
+Every text put into the state is passed through ``warroom.domain.text.safe``: events written
+by older versions (or accepted by an older server) may carry terminal escapes, and whatever
+reads the state — the TUI, the CLI, the exports — gets them as visible symbols only.
+
 ``IncidentFolder`` keeps the state incrementally: an event newer than everything applied is
 applied directly (the live case: one more entry); an event that sorts earlier (a late arrival
 from another client) triggers a re-fold of the incident from its event set.
@@ -22,9 +30,13 @@ from datetime import date
 from collections.abc import Iterable
 from operator import attrgetter
 
+from collections.abc import Mapping
+
 from warroom.domain.events import Event
 from warroom.domain.ids import short_id
 from warroom.domain.records import CommandRun, HypothesisVerdict, Verdict
+from warroom.domain.sealing import opened
+from warroom.domain.text import safe, safe_line, safe_name
 from warroom.domain.models import (
     INCIDENT_COMMANDER,
     canonical_role,
@@ -76,12 +88,27 @@ def _describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-class IncidentFolder:
-    """The events of one incident and the state folded from them."""
+VOID_KIND = "event.voided"
 
-    def __init__(self, incident_id: str) -> None:
+
+def voided_ids(events: Iterable[Event]) -> set[str]:
+    """Ids taken out of the fold by ``event.voided`` events (a void of a void is ignored,
+    so the answer does not depend on the order events arrive in)."""
+    voids = {e.id: e.payload.get("event_id") for e in events if e.kind == VOID_KIND}
+    return {target for target in voids.values() if target not in voids}
+
+
+class IncidentFolder:
+    """The events of one incident and the state folded from them.
+
+    ``keys`` (event id → key) opens sealed entry text; it is read, never changed, here."""
+
+    def __init__(self, incident_id: str, keys: Mapping[str, bytes] | None = None) -> None:
         self.incident_id = incident_id
+        self.keys = keys
         self._events: dict[str, Event] = {}
+        self._opened: dict[str, Event] = {}  # sealed events with their text opened
+        self._voided: set[str] = set()
         self.state = Incident(id=incident_id)
 
     def __contains__(self, event_id: str) -> bool:
@@ -89,8 +116,16 @@ class IncidentFolder:
 
     @property
     def events(self) -> list[Event]:
-        """All distinct events, in fold order."""
+        """All distinct events (as stored: sealed text stays sealed), in fold order."""
         return sorted(self._events.values(), key=_event_order)
+
+    def _open(self, event: Event) -> Event:
+        if "sealed" not in event.payload:
+            return event
+        found = self._opened.get(event.id)
+        if found is None:
+            found = self._opened[event.id] = opened(event, self.keys)
+        return found
 
     def add(self, event: Event) -> bool:
         """Apply one event; returns False for a duplicate (already applied)."""
@@ -99,8 +134,10 @@ class IncidentFolder:
         if event.id in self._events:
             return False
         self._events[event.id] = event
-        if event.hlc > self.state.last_hlc or not self.state.last_hlc:
-            _apply(self.state, event)
+        if event.kind == VOID_KIND or event.id in self._voided:
+            self.refold()
+        elif event.hlc > self.state.last_hlc or not self.state.last_hlc:
+            _apply(self.state, self._open(event))
         else:
             self.refold()
         return True
@@ -117,9 +154,10 @@ class IncidentFolder:
             return 0
         self._events.update(fresh)
         new = sorted(fresh.values(), key=_event_order)
-        if not self.state.last_hlc or new[0].hlc > self.state.last_hlc:
+        reaches_back = any(e.kind == VOID_KIND or e.id in self._voided for e in new)
+        if not reaches_back and (not self.state.last_hlc or new[0].hlc > self.state.last_hlc):
             for event in new:
-                _apply(self.state, event)
+                _apply(self.state, self._open(event))
         else:
             self.refold()
         return len(new)
@@ -129,29 +167,48 @@ class IncidentFolder:
         present = event_ids & self._events.keys()
         for event_id in present:
             del self._events[event_id]
+            self._opened.pop(event_id, None)
         if present:
             self.refold()
         return bool(present)
 
+    def reopen(self, event_ids: Iterable[str]) -> bool:
+        """Keys changed for these events (arrived, or purged): open their text again."""
+        changed = False
+        for event_id in event_ids:
+            changed |= self._opened.pop(event_id, None) is not None or event_id in self._events
+        if changed:
+            self.refold()
+        return changed
+
     def refold(self) -> None:
-        self.state = fold_incident(self.incident_id, self._events.values())
+        self._voided = voided_ids(self._events.values())
+        state = Incident(id=self.incident_id)
+        for event in sorted(self._events.values(), key=_event_order):
+            if event.id not in self._voided:
+                _apply(state, self._open(event))
+        self.state = state
 
 
-def fold_incident(incident_id: str, events: Iterable[Event]) -> Incident:
+def fold_incident(
+    incident_id: str, events: Iterable[Event], keys: Mapping[str, bytes] | None = None
+) -> Incident:
     """The state of one incident from its events (duplicates and order do not matter)."""
     unique = {e.id: e for e in events if e.incident_id == incident_id}
+    voided = voided_ids(unique.values())
     state = Incident(id=incident_id)
     for event in sorted(unique.values(), key=_event_order):
-        _apply(state, event)
+        if event.id not in voided:
+            _apply(state, opened(event, keys) if "sealed" in event.payload else event)
     return state
 
 
-def fold(events: Iterable[Event]) -> dict[str, Incident]:
+def fold(events: Iterable[Event], keys: Mapping[str, bytes] | None = None) -> dict[str, Incident]:
     """Every incident's state from a mixed stream of events."""
     by_incident: dict[str, list[Event]] = {}
     for event in events:
         by_incident.setdefault(event.incident_id, []).append(event)
-    return {iid: fold_incident(iid, evs) for iid, evs in by_incident.items()}
+    return {iid: fold_incident(iid, evs, keys) for iid, evs in by_incident.items()}
 
 
 # --- applying one event -------------------------------------------------------------------
@@ -174,7 +231,7 @@ def _apply(state: Incident, event: Event) -> None:
 
 
 def _add_entry(state: Incident, event: Event, kind: EntryKind, text: str) -> TimelineEntry:
-    entry = TimelineEntry(event.id, event.at, event.logged_at, event.actor, kind, text, event.hlc)
+    entry = TimelineEntry(event.id, event.at, event.logged_at, safe_name(event.actor), kind, safe(text), event.hlc)
     timeline = state.timeline
     if not timeline or _timeline_key(timeline[-1]) <= _timeline_key(entry):
         timeline.append(entry)  # the live case: no search needed
@@ -185,14 +242,15 @@ def _add_entry(state: Incident, event: Event, kind: EntryKind, text: str) -> Tim
 
 def _on_declared(state: Incident, event: Event) -> None:
     p = event.payload
-    state.title = p["title"]
+    state.title = safe_line(p["title"])
     state.severity = Severity(p["severity"])
     state.status = Status(p["status"])
-    state.summary = p.get("summary", "")
-    state.impact = p.get("impact", "")
-    state.incident_type = p.get("incident_type")
+    state.summary = safe(p.get("summary", ""))
+    state.impact = safe(p.get("impact", ""))
+    incident_type = p.get("incident_type")
+    state.incident_type = safe_line(incident_type) if incident_type else incident_type
     state.declared_at = event.at
-    state.declared_by = event.actor
+    state.declared_by = safe_name(event.actor)
     state.status_since = event.at
     _add_entry(
         state,
@@ -212,6 +270,10 @@ def _on_updated(state: Incident, event: Event) -> None:
             value = Severity(value)
         elif field == "status":
             value = Status(value)
+        elif field == "title":
+            value = safe_line(value)
+        else:
+            value = safe(value)
         if old == value:
             continue
         setattr(state, field, value)
@@ -241,14 +303,18 @@ def _on_role(state: Incident, event: Event) -> None:
     try:
         role = canonical_role(event.payload["role"])
     except ValueError:
-        role = event.payload["role"]
+        # Refused today (invisible or look-alike letters) but accepted by an older version:
+        # a role of its own, shown with the odd characters visible.
+        role = safe_name(event.payload["role"])
     person = event.payload["person"]
+    if person is not None:
+        person = safe_name(person)
     old = state.roles.get(role)
     if old == person and role in state.roles:
         return
     state.roles[role] = person
     state.role_history.append(
-        RoleChange.model_construct(at=event.at, role=role, old=old, new=person, actor=event.actor)
+        RoleChange.model_construct(at=event.at, role=role, old=old, new=person, actor=safe_name(event.actor))
     )
     if old and person:
         verb = "handed over" if role == INCIDENT_COMMANDER else "reassigned"
@@ -285,9 +351,9 @@ def _on_amended(state: Incident, event: Event) -> None:
     if entry is None:
         state.problems.append(f"amendment {short_id(event.id)} points at unknown entry")
         return
-    text = event.payload["text"]
+    text = safe(event.payload["text"])
     # After a redaction, later amendments are hidden too: the entry stays redacted.
-    entry.add_revision(EntryRevision(event.logged_at, event.actor, "" if entry.redacted else text, event.id))
+    entry.add_revision(EntryRevision(event.logged_at, safe_name(event.actor), "" if entry.redacted else text, event.id))
     if not entry.redacted:
         entry.text = text
 
@@ -298,7 +364,7 @@ def _on_redacted(state: Incident, event: Event) -> None:
         state.problems.append(f"redaction {short_id(event.id)} points at unknown entry")
         return
     entry.add_revision(
-        EntryRevision(event.logged_at, event.actor, event.payload["reason"], event.id, redaction=True)
+        EntryRevision(event.logged_at, safe_name(event.actor), safe(event.payload["reason"]), event.id, redaction=True)
     )
     entry.redacted = True
     entry.text = ""
@@ -313,6 +379,31 @@ def _on_redacted(state: Incident, event: Event) -> None:
             revision.text = ""
 
 
+def _on_purged(state: Incident, event: Event) -> None:
+    entry = _find(state, event.payload["entry_id"])
+    if entry is None:
+        state.problems.append(f"purge {short_id(event.id)} points at unknown entry")
+        return
+    entry.add_revision(
+        EntryRevision(event.logged_at, safe_name(event.actor), f"purged: {safe(event.payload['reason'])}", event.id, redaction=True)
+    )
+    entry.redacted = True
+    entry.text = ""
+    for revision in entry.history:
+        if not revision.redaction:
+            revision.text = ""
+
+
+def _on_voided(state: Incident, event: Event) -> None:
+    target = event.payload["event_id"]
+    _add_entry(
+        state,
+        event,
+        EntryKind.UPDATE,
+        f"Voided event {short_id(target)}: {event.payload['reason']}",
+    )
+
+
 def _on_runbook_attached(state: Incident, event: Event) -> None:
     p = event.payload
     previous = state.checklists.get(p["runbook_id"])
@@ -320,24 +411,24 @@ def _on_runbook_attached(state: Incident, event: Event) -> None:
     steps = [
         ChecklistStep.model_construct(
             id=spec["id"],
-            text=spec["text"],
-            section=spec.get("section", ""),
+            text=safe(spec["text"]),
+            section=safe_line(spec.get("section", "")),
             depth=spec.get("depth", 0),
-            code=list(spec.get("code", [])),
+            code=[safe(line) for line in spec.get("code", [])],
             ticks=old_ticks.get(spec["id"], {}),
         )
         for spec in p["steps"]
     ]
     state.checklists[p["runbook_id"]] = Checklist.model_construct(
         runbook_id=p["runbook_id"],
-        title=p["title"],
-        source=p.get("source", ""),
-        attached_by=event.actor,
+        title=safe_line(p["title"]),
+        source=safe_line(p.get("source", "")),
+        attached_by=safe_name(event.actor),
         attached_at=event.at,
         steps=steps,
     )
     verb = "updated" if previous else "attached"
-    _add_entry(state, event, EntryKind.RUNBOOK, f"Checklist {verb}: {p['title']} ({len(steps)} steps)")
+    _add_entry(state, event, EntryKind.RUNBOOK, f"Checklist {verb}: {safe_line(p['title'])} ({len(steps)} steps)")
 
 
 def _checklist_step(state: Incident, event: Event) -> ChecklistStep | None:
@@ -353,7 +444,8 @@ def _on_step_ticked(state: Incident, event: Event) -> None:
     if step is None:
         return
     reason = event.payload.get("skipped_reason")
-    step.ticks[event.id] = Tick(event.id, event.actor, event.at, reason)
+    reason = safe(reason) if reason is not None else None
+    step.ticks[event.id] = Tick(event.id, safe_name(event.actor), event.at, reason)
     text = f"Skipped: {step.text} (why: {reason})" if reason else f"Done: {step.text}"
     _add_entry(state, event, EntryKind.CHECKLIST, text)
 
@@ -373,9 +465,9 @@ def _on_draft_saved(state: Incident, event: Event) -> None:
         DraftVersion.model_construct(
             id=event.id,
             template_id=p["template_id"],
-            actor=event.actor,
+            actor=safe_name(event.actor),
             at=event.at,
-            text=p["text"],
+            text=safe(p["text"]),
             bases=list(p.get("bases", [])),
         )
     )
@@ -392,14 +484,14 @@ def _on_update_sent(state: Incident, event: Event) -> None:
     channel = CommsChannel(p["channel"])
     state.sent_updates.append(
         SentUpdate.model_construct(
-            id=event.id, at=event.at, actor=event.actor, channel=channel, template_id=p["template_id"], text=p["text"]
+            id=event.id, at=event.at, actor=safe_name(event.actor), channel=channel, template_id=p["template_id"], text=safe(p["text"])
         )
     )
     _add_entry(state, event, EntryKind.COMMS, f"Update sent ({channel.value}): {_first_line(p['text'])}")
 
 
 def _on_component_set(state: Incident, event: Event) -> None:
-    name = event.payload["component"]
+    name = safe_line(event.payload["component"])
     new = ComponentState(event.payload["state"])
     old = state.components.get(name)
     if old is new:
@@ -412,12 +504,12 @@ def _on_action_added(state: Incident, event: Event) -> None:
     p = event.payload
     item = ActionItem(
         id=event.id,
-        text=p["text"],
-        owner=p.get("owner"),
+        text=safe_line(p["text"]),
+        owner=safe_name(p["owner"]) if p.get("owner") else None,
         due=p.get("due"),
         priority=p.get("priority", "medium"),
         type=p.get("type", "corrective"),
-        created_by=event.actor,
+        created_by=safe_name(event.actor),
         created_at=event.at,
         from_entry=p.get("from_entry"),
     )
@@ -444,6 +536,10 @@ def _on_action_updated(state: Incident, event: Event) -> None:
                 value = Priority(value)
             elif field == "type":
                 value = ActionType(value)
+            elif field == "owner":
+                value = safe_name(value)
+            else:
+                value = safe_line(value)
             setattr(item, field, value)
     if p.get("clear_owner"):
         item.owner = None
@@ -506,7 +602,7 @@ def _on_update_delivered(state: Incident, event: Event) -> None:
 
 def _on_postmortem_section(state: Incident, event: Event) -> None:
     # Written after the fact: kept out of the timeline, which is about the incident itself.
-    state.postmortem[event.payload["section"]] = event.payload["text"]
+    state.postmortem[event.payload["section"]] = safe(event.payload["text"])
 
 
 _HANDLERS = {
@@ -516,6 +612,8 @@ _HANDLERS = {
     "entry.logged": _on_logged,
     "entry.amended": _on_amended,
     "entry.redacted": _on_redacted,
+    "entry.purged": _on_purged,
+    "event.voided": _on_voided,
     "runbook.attached": _on_runbook_attached,
     "checklist.ticked": _on_step_ticked,
     "checklist.unticked": _on_step_unticked,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from warroom.domain.ids import matches_ref
 from warroom.domain.records import CommandRun, HypothesisVerdict
+from warroom.domain.text import normalize_name
 
 # Severity and lifecycle have their own modules; they are re-exported here because the
 # incident state is made of them and most readers want all three at once.
@@ -47,14 +48,32 @@ ROLE_NAME_MAX = 40
 PERSON_MAX = 64
 
 
+_ROLE_LOOKALIKES = (*CORE_ROLES, *_ROLE_ALIASES)
+
+
 def canonical_role(name: str) -> str:
-    """``ic`` → ``Incident Commander``; a custom role keeps its own (trimmed) name."""
-    cleaned = " ".join(name.split())
+    """``ic`` → ``Incident Commander``; a custom role keeps its own (trimmed, NFKC) name.
+
+    Refuses (``ValueError``) names that could pass for another one on screen: invisible
+    characters (``Incident Commander\u200b``), Latin mixed with look-alike Cyrillic or Greek
+    (``Incident Cоmmander``), or a spelling that only looks like a core role (``ІС``)."""
+    cleaned = normalize_name(name, what="role name", lookalike_of=_ROLE_LOOKALIKES)
     if not cleaned:
         raise ValueError("a role needs a name")
     if len(cleaned) > ROLE_NAME_MAX:
         raise ValueError(f"role names are at most {ROLE_NAME_MAX} characters")
     return _ROLE_ALIASES.get(cleaned.lower(), cleaned)
+
+
+def canonical_person(name: str) -> str:
+    """A person's (user's) name as stored: NFKC, whitespace collapsed; refuses invisible
+    characters and look-alike letters (``ValueError``), so ``bob`` has no double."""
+    cleaned = normalize_name(name, what="user name")
+    if not cleaned:
+        raise ValueError("a user name cannot be empty")
+    if len(cleaned) > PERSON_MAX:
+        raise ValueError(f"user names are at most {PERSON_MAX} characters")
+    return cleaned
 
 
 class EntryKind(StrEnum):
