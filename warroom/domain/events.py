@@ -42,6 +42,11 @@ from warroom.domain.records import RunOutcome, Verdict
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 HLC_PATTERN = r"^[0-9]{18}-[0-9]{4}-[0-9A-Za-z]{1,40}$"
+SIG_PATTERN = r"^[0-9a-f]{16}:[A-Za-z0-9_-]{86}$"
+"""``<key id>:<Ed25519 signature, base64url>``; see ``warroom.domain.signing``."""
+SEALED_PATTERN = r"^v1\.[A-Za-z0-9_-]{38,}$"
+"""``v1.<nonce + AES-GCM ciphertext, base64url>``; see ``warroom.domain.sealing``."""
+SEALED_MAX = 22_000
 TRUSTED_CANONICAL = "trusted_canonical"
 
 TITLE_MAX = 200
@@ -61,6 +66,18 @@ ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: ClassVar[str]
+    omit_when_none: ClassVar[frozenset[str]] = frozenset()
+    """Optional fields added after events were first written: left out of the canonical
+    form while unset, so events written before them keep their exact bytes (and
+    signatures)."""
+
+    def canonical(self) -> dict[str, Any]:
+        """The payload as stored and signed."""
+        data = self.model_dump(mode="json")
+        for name in self.omit_when_none:
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
 
 
 class IncidentDeclared(Payload):
@@ -107,20 +124,35 @@ DETAILS_MAX = 1000
 """Most fields an entry may carry (an alert's labels and annotations, for one)."""
 DetailKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DetailValue = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
+Sealed = Annotated[str, StringConstraints(pattern=SEALED_PATTERN, max_length=SEALED_MAX)]
+
+
+def _text_or_sealed(payload):
+    if (payload.text is None) == (payload.sealed is None):
+        raise ValueError("an entry needs its text (or its sealed text), not both")
+    return payload
+
+
+# Entry text travels either in the clear (``text``) or sealed under a key of its own
+# (``sealed``), so that an admin can purge it later by destroying the key. Field order is
+# the canonical order of the stored JSON: new fields go last.
+_ENTRY_TEXT_FIELDS = frozenset({"text", "sealed"})
 
 
 class EntryLogged(Payload):
     """A line typed into the timeline; the envelope's ``at`` is when it happened."""
 
     kind: ClassVar[str] = "entry.logged"
+    omit_when_none: ClassVar[frozenset[str]] = _ENTRY_TEXT_FIELDS
     entry_kind: EntryKind = EntryKind.NOTE
-    text: Text
+    text: Text | None = None
     markdown: bool = False
     """The text is Markdown (an imported postmortem timeline): exports keep its formatting
     instead of escaping it to render as typed."""
     details: dict[DetailKey, DetailValue] | None = Field(default=None, max_length=DETAILS_MAX)
     """Named fields behind the line, shown in the entry's detail (an alert's labels,
     annotations, fingerprint and links)."""
+    sealed: Sealed | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_defaults(self, handler):
@@ -128,8 +160,9 @@ class EntryLogged(Payload):
         data = handler(self)
         if not data.get("markdown"):
             data.pop("markdown", None)
-        if data.get("details") is None:
-            data.pop("details", None)
+        for name in ("details", "text", "sealed"):
+            if data.get(name, 0) is None:
+                data.pop(name, None)
         return data
 
     @field_validator("entry_kind")
@@ -139,13 +172,19 @@ class EntryLogged(Payload):
             raise ValueError(f"{value.value!r} entries are written automatically")
         return value
 
+    _one_text = model_validator(mode="after")(_text_or_sealed)
+
 
 class EntryAmended(Payload):
     """New text for an entry; the old text stays in the entry's history."""
 
     kind: ClassVar[str] = "entry.amended"
+    omit_when_none: ClassVar[frozenset[str]] = _ENTRY_TEXT_FIELDS
     entry_id: str
-    text: Text
+    text: Text | None = None
+    sealed: Sealed | None = None
+
+    _one_text = model_validator(mode="after")(_text_or_sealed)
 
 
 class EntryRedacted(Payload):
@@ -153,6 +192,25 @@ class EntryRedacted(Payload):
 
     kind: ClassVar[str] = "entry.redacted"
     entry_id: str
+    reason: Text
+
+
+class EntryPurged(Payload):
+    """An admin purges a redacted entry: the keys of its sealed texts are destroyed on the
+    server and on every client that syncs afterwards, so the text is gone for good while
+    the events themselves (and the journals) stay append-only."""
+
+    kind: ClassVar[str] = "entry.purged"
+    entry_id: str = Field(pattern=UUID_PATTERN)
+    reason: Text
+
+
+class EventVoided(Payload):
+    """An admin voids an accepted event (say one stamped far in the future): the fold
+    leaves it out, the log keeps it. A void cannot itself be voided."""
+
+    kind: ClassVar[str] = "event.voided"
+    event_id: str = Field(pattern=UUID_PATTERN)
     reason: Text
 
 
@@ -354,6 +412,8 @@ for _model in (
     EntryLogged,
     EntryAmended,
     EntryRedacted,
+    EntryPurged,
+    EventVoided,
     RunbookAttached,
     StepTicked,
     StepUnticked,
@@ -384,6 +444,19 @@ class Event(BaseModel):
     logged_at: AwareDatetime = Field(description="When it was recorded (UTC).")
     hlc: str = Field(pattern=HLC_PATTERN, max_length=64, description="Hybrid logical clock value; orders last-writer-wins fields.")
     payload: dict[str, Any] = Field(description="Kind-specific fields.")
+    sig: str | None = Field(
+        default=None,
+        pattern=SIG_PATTERN,
+        description="The author's Ed25519 signature, '<key id>:<base64url>'; left out when unsigned.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unsigned(self, handler):
+        # Unsigned events keep the exact bytes they had before signatures existed.
+        data = handler(self)
+        if data.get("sig", 0) is None:
+            del data["sig"]
+        return data
 
     @model_validator(mode="after")
     def _payload_matches_kind(self, info: ValidationInfo) -> "Event":
@@ -403,7 +476,7 @@ class Event(BaseModel):
             # Store the canonical form (stripped strings, defaults filled) so every replica
             # folds identical payloads. Lines read back from our own checksummed journal
             # were written canonical, so re-dumping them would only cost time.
-            object.__setattr__(self, "payload", parsed.model_dump(mode="json"))
+            object.__setattr__(self, "payload", parsed.canonical())
         return self
 
     def body(self) -> Payload:

@@ -1,0 +1,114 @@
+"""Crypto-shredding of timeline text: each entry's text sealed under a key of its own.
+
+The journals and the server's events table are append-only, and must stay so: they are the
+audit log, and "never delete an acknowledged byte" is what keeps people's typing safe. Yet a
+secret pasted into the timeline (``password=hunter2``) must be removable for good. The usual
+event-sourcing answer, and ours: the text of ``entry.logged`` and ``entry.amended`` events is
+encrypted (AES-256-GCM, the event id as associated data) with a random key per event. The
+event carries only the ciphertext; the key lives beside the log — in a small key file on each
+client and a key table on the server — and travels with the event when it is pushed or
+served. Purging an entry destroys its keys everywhere: the server stops serving them, and
+every client that syncs the purge deletes its copy, so the bytes left in every journal and
+backup become unreadable while the logs stay intact.
+
+Only timeline text is sealed: it is what people type in a hurry. Titles, role names and the
+rest stay in the clear (they are short, chosen, and needed by the server's rules).
+
+Pure: keys are made here (``os.urandom``) and kept by the caller; nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from warroom.domain.events import Event
+from warroom.domain.signing import b64decode, b64encode
+
+SEALABLE_KINDS = frozenset({"entry.logged", "entry.amended"})
+_VERSION = "v1."
+_NONCE_BYTES = 12
+KEY_BYTES = 32
+
+UNAVAILABLE_TEXT = "[text unavailable: purged, or its key has not reached this machine]"
+
+
+def _aead(key: bytes):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)
+
+
+def seal(event_id: str, text: str, key: bytes) -> str:
+    """``text`` sealed for the event ``event_id`` under ``key``."""
+    nonce = os.urandom(_NONCE_BYTES)
+    ciphertext = _aead(key).encrypt(nonce, text.encode("utf-8"), event_id.encode("ascii"))
+    return _VERSION + b64encode(nonce + ciphertext)
+
+
+def unseal(event_id: str, sealed: str, key: bytes) -> str:
+    """The text; ``ValueError`` when the key does not open it (wrong key or altered bytes)."""
+    from cryptography.exceptions import InvalidTag
+
+    if not sealed.startswith(_VERSION) or len(key) != KEY_BYTES:
+        raise ValueError("not sealed text of a version this warroom reads")
+    try:
+        raw = b64decode(sealed[len(_VERSION):])
+        plain = _aead(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], event_id.encode("ascii"))
+        return plain.decode("utf-8")
+    except (InvalidTag, ValueError, UnicodeDecodeError):
+        raise ValueError("the key does not open this text") from None
+
+
+def is_sealed(event: Event) -> bool:
+    return event.kind in SEALABLE_KINDS and "sealed" in event.payload
+
+
+def entry_of(event: Event) -> str | None:
+    """The timeline entry a sealable event writes (itself, or the entry it amends)."""
+    if event.kind == "entry.logged":
+        return event.id
+    if event.kind == "entry.amended":
+        return event.payload.get("entry_id")
+    return None
+
+
+def opened(event: Event, keys: Mapping[str, bytes] | None) -> Event:
+    """The event with its text in the clear, for the fold (the event itself is unchanged).
+    Without its key (purged, or not arrived) the text reads ``UNAVAILABLE_TEXT``."""
+    sealed = event.payload.get("sealed")
+    if sealed is None:
+        return event
+    key = keys.get(event.id) if keys is not None else None
+    text = UNAVAILABLE_TEXT
+    if key is not None:
+        try:
+            text = unseal(event.id, sealed, key)
+        except ValueError:
+            pass
+    payload = {k: v for k, v in event.payload.items() if k != "sealed"}
+    payload["text"] = text
+    return event.model_copy(update={"payload": payload})
+
+
+class TextSealer:
+    """Seals entry text as events are made, and holds each new key until the caller has
+    stored it (before the event is journalled, so no saved text is ever without its key)."""
+
+    def __init__(self) -> None:
+        self._new: dict[str, bytes] = {}
+
+    def seal_payload(self, event_id: str, payload: dict) -> dict:
+        text = payload.get("text")
+        if not text:
+            return payload
+        key = os.urandom(KEY_BYTES)
+        sealed = dict(payload)
+        del sealed["text"]
+        sealed["sealed"] = seal(event_id, text, key)
+        self._new[event_id] = key
+        return sealed
+
+    def take(self, event_ids) -> dict[str, bytes]:
+        """The new keys of these events (forgotten here once taken)."""
+        return {i: self._new.pop(i) for i in event_ids if i in self._new}
