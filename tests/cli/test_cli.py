@@ -231,16 +231,17 @@ def test_broken_config_is_refused_with_its_path(run, env):
     assert str(config_file) in err
 
 
-def test_corrupt_journal_is_reported(run, env):
+def test_corrupt_journal_is_reported_and_the_incident_still_works(run, env):
     incident_id = declare(run)
     path = paths.incidents_dir(Path(env[paths.DATA_DIR_ENV])) / f"{incident_id}.jsonl"
     path.write_bytes(b"garbage\n" + path.read_bytes())
     code, out, err = run("list")
     assert code == 0
-    assert "no incidents" in out
-    assert "error" in err and str(path) in err and "line 1" in err
+    assert incident_id[-8:] in out
+    assert "error" in err and str(path) in err and "line 1" in err and "warroom repair" in err
     code, _, err = run("log", incident_id[-8:], "more")
-    assert code == 1 and str(path) in err
+    assert code == 0
+    assert path.read_bytes().startswith(b"garbage\n")
 
 
 # --- real subprocesses ----------------------------------------------------------------------

@@ -94,7 +94,7 @@ times = st.one_of(
     st.sampled_from(["2026-13-40T99:00:00Z", "yesterday", "", "2026-03-30", "14:32"]),
 )  # fmt: skip
 
-FIELDS = ["id", "incident_id", "kind", "actor", "at", "logged_at", "hlc", "payload"]
+FIELDS = ["id", "incident_id", "kind", "actor", "at", "logged_at", "hlc", "payload", "sig"]
 PAYLOAD_KEYS = ["text", "entry_kind", "title", "severity", "status", "role", "person", "summary",
                 "steps", "runbook_id", "step_id", "tick_ids", "entry_id", "reason", "x"]  # fmt: skip
 KINDS = ["incident.declared", "incident.updated", "role.assigned", "entry.logged", "entry.amended",
@@ -181,18 +181,23 @@ def checksummed_journals(draw) -> bytes:
 
 @fuzz(FILES)
 @given(blob=checksummed_journals())
-def test_journal_lines_with_good_checksums_but_bad_content_are_journal_errors(blob):
+def test_journal_lines_with_good_checksums_but_bad_content_are_set_aside(blob):
     TRIED["journal: checksummed bad content"] += 1
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{INCIDENT}.jsonl"
         path.write_bytes(blob)
-        for read in (lambda: Journal(path, INCIDENT).open().events, lambda: Journal(path, INCIDENT).open_readonly()):
-            try:
-                events = read()
-            except JournalCorruptError as exc:
-                assert exc.line_no >= 1 and str(path) in str(exc)
-                assert path.read_bytes() == blob  # refusing never modifies
-                continue
+        # open(): the bad lines are set aside, the good ones load, not one byte is removed
+        result = Journal(path, INCIDENT).open()
+        assert path.read_bytes() == blob
+        assert all(e.incident_id == INCIDENT for e in result.events)
+        assert len(result.events) + len(result.damaged) == blob.count(b"\n")
+        assert {e.id for e in GOOD_EVENTS} <= {e.id for e in result.events}
+        try:
+            events = Journal(path, INCIDENT).open_readonly()
+        except JournalCorruptError as exc:
+            assert exc.line_no >= 1 and str(path) in str(exc)
+            assert path.read_bytes() == blob  # refusing never modifies
+        else:
             # Only possible when every inserted line happened to be a valid event of ours.
             assert all(e.incident_id == INCIDENT for e in events)
 
@@ -376,11 +381,12 @@ def test_an_out_of_range_time_in_an_event_is_a_value_error(when):
         parse_event({**GOOD_DICTS[2], "at": when})
 
 
-def test_an_out_of_range_time_in_a_checksummed_journal_line_is_a_journal_error(tmp_path):
+def test_an_out_of_range_time_in_a_checksummed_journal_line_is_a_damaged_line(tmp_path):
     path = tmp_path / f"{INCIDENT}.jsonl"
     path.write_bytes(encode_line(GOOD_EVENTS[0]) + _line(json.dumps({**GOOD_DICTS[2], "at": _OUT_OF_RANGE[0]}).encode()))
-    with pytest.raises(JournalCorruptError):
-        Journal(path, INCIDENT).open()
+    result = Journal(path, INCIDENT).open()
+    assert [bad.line_no for bad in result.damaged] == [2]
+    assert [e.id for e in result.events] == [GOOD_EVENTS[0].id]
 
 
 @pytest.mark.parametrize("when", _OUT_OF_RANGE)

@@ -127,20 +127,28 @@ def test_torn_tail_without_newline_is_truncated_and_repaired(journal, events):
     assert ids(Journal(journal.path, journal.incident_id).open().events) == ids(events)
 
 
-def test_torn_last_line_with_newline_and_bad_checksum_is_truncated(journal, events):
-    journal.append(events[:3])
-    good = journal.path.read_bytes()
-    line = bytearray(encode_line(events[3]))
-    line[30] ^= 0x01  # one flipped bit inside the JSON; the line still ends in \n
-    journal.path.write_bytes(good + bytes(line))
+def test_bit_flip_in_the_last_complete_line_is_corruption_kept_and_quarantined(journal, events):
+    journal.append(events[:4])
+    line = bytearray(journal.path.read_bytes().split(b"\n")[3] + b"\n")
+    blob = journal.path.read_bytes()
+    flipped = bytearray(blob)
+    flipped[len(blob) - len(line) + 30] ^= 0x01  # one bit inside the JSON of an acknowledged line
+    journal.path.write_bytes(bytes(flipped))
 
     result = Journal(journal.path, journal.incident_id).open()
     assert ids(result.events) == ids(events[:3])
-    assert len(result.warnings) == 1
-    assert journal.path.read_bytes() == good
+    assert [bad.line_no for bad in result.damaged] == [4]
+    assert journal.path.read_bytes() == bytes(flipped)  # not one byte removed
+    assert journal.quarantine_path.read_bytes() == bytes(flipped).split(b"\n")[3] + b"\n"
+    assert "line 4" in result.warnings[0] and "checksum" in result.warnings[0]
+    # appending keeps working and nothing is repeated in the quarantine file
+    journal.append(events[4:])
+    again = Journal(journal.path, journal.incident_id).open()
+    assert ids(again.events) == ids(events[:3] + events[4:])
+    assert journal.quarantine_path.read_bytes().count(b"\n") == 1
 
 
-def test_corrupt_middle_line_raises_and_leaves_file_alone(journal, events):
+def test_corrupt_middle_line_is_reported_kept_and_the_rest_loads(journal, events):
     journal.append(events)
     lines = journal.path.read_bytes().split(b"\n")
     damaged = bytearray(lines[2])
@@ -150,28 +158,26 @@ def test_corrupt_middle_line_raises_and_leaves_file_alone(journal, events):
     journal.path.write_bytes(blob)
     mtime = journal.path.stat().st_mtime_ns
 
-    with pytest.raises(JournalCorruptError) as info:
-        Journal(journal.path, journal.incident_id).open()
-    err = info.value
-    assert err.line_no == 3
-    assert err.path == journal.path
-    assert str(journal.path) in str(err) and "line 3" in str(err)
-    assert "checksum" in str(err)
-    assert isinstance(err, JournalError)
+    result = Journal(journal.path, journal.incident_id).open()
+    assert ids(result.events) == ids(events[:2] + events[3:])
+    bad = result.damaged[0]
+    assert bad.line_no == 3 and "checksum" in bad.reason and bad.raw == bytes(damaged)
+    assert str(journal.path) in result.warnings[0] and "line 3" in result.warnings[0]
+    assert "warroom repair" in result.warnings[0]
     assert journal.path.read_bytes() == blob
     assert journal.path.stat().st_mtime_ns == mtime
 
 
-def test_corrupt_middle_line_even_with_torn_tail_is_not_repaired(journal, events):
+def test_a_torn_tail_is_cut_but_a_corrupt_middle_line_is_kept(journal, events):
     journal.append(events[:4])
     lines = journal.path.read_bytes().split(b"\n")
     lines[0] = b"garbage"
-    blob = b"\n".join(lines) + encode_line(events[4])[:20]
-    journal.path.write_bytes(blob)
-    with pytest.raises(JournalCorruptError) as info:
-        Journal(journal.path, journal.incident_id).open()
-    assert info.value.line_no == 1
-    assert journal.path.read_bytes() == blob
+    kept = b"\n".join(lines)
+    journal.path.write_bytes(kept + encode_line(events[4])[:20])
+    result = Journal(journal.path, journal.incident_id).open()
+    assert [bad.line_no for bad in result.damaged] == [1]
+    assert ids(result.events) == ids(events[1:4])
+    assert journal.path.read_bytes() == kept
 
 
 def test_valid_line_of_another_incident_is_corruption(journal, events):
@@ -179,10 +185,10 @@ def test_valid_line_of_another_incident_is_corruption(journal, events):
     blob = b"".join(encode_line(e) for e in events[:2]) + encode_line(other[0]) + encode_line(events[2])
     journal.path.parent.mkdir(parents=True)
     journal.path.write_bytes(blob)
-    with pytest.raises(JournalCorruptError) as info:
-        Journal(journal.path, journal.incident_id).open()
-    assert info.value.line_no == 3
-    assert other[0].incident_id in str(info.value)
+    result = Journal(journal.path, journal.incident_id).open()
+    assert [bad.line_no for bad in result.damaged] == [3]
+    assert other[0].incident_id in result.damaged[0].reason
+    assert ids(result.events) == ids(events[:3])
     assert journal.path.read_bytes() == blob
 
 
@@ -191,8 +197,8 @@ def test_last_line_of_another_incident_is_not_dropped_silently(journal, events):
     blob = b"".join(encode_line(e) for e in events[:2]) + encode_line(other[0])
     journal.path.parent.mkdir(parents=True)
     journal.path.write_bytes(blob)
-    with pytest.raises(JournalCorruptError):
-        Journal(journal.path, journal.incident_id).open()
+    result = Journal(journal.path, journal.incident_id).open()
+    assert [bad.line_no for bad in result.damaged] == [3]
     assert journal.path.read_bytes() == blob
 
 
@@ -203,16 +209,39 @@ def test_checksummed_line_with_invalid_event_is_corruption(journal, events):
     blob = b"%08x %s\n" % (zlib.crc32(payload), payload) + encode_line(events[1])
     journal.path.parent.mkdir(parents=True)
     journal.path.write_bytes(blob)
-    with pytest.raises(JournalCorruptError, match="invalid event"):
-        Journal(journal.path, journal.incident_id).open()
+    result = Journal(journal.path, journal.incident_id).open()
+    assert "invalid event" in result.damaged[0].reason
+    assert ids(result.events) == [events[1].id]
 
 
-def test_deeply_nested_json_with_valid_checksum_is_a_journal_error(journal, events):
+def test_deeply_nested_json_with_valid_checksum_is_a_damaged_line(journal, events):
     payload = b"[" * 50_000 + b"]" * 50_000
     blob = b"%08x %s\n" % (zlib.crc32(payload), payload) + encode_line(events[0])
     journal.path.parent.mkdir(parents=True)
     journal.path.write_bytes(blob)
-    with pytest.raises(JournalCorruptError, match="line 1"):
+    result = Journal(journal.path, journal.incident_id).open()
+    assert [bad.line_no for bad in result.damaged] == [1]
+
+
+def test_a_symlinked_journal_is_refused_and_its_target_never_touched(journal, events, tmp_path):
+    precious = tmp_path / "bashrc"
+    precious.write_bytes(b"export PATH=~/bin:$PATH\n" + b"no newline at the end")
+    journal.path.parent.mkdir(parents=True)
+    journal.path.symlink_to(precious)
+    before = precious.read_bytes()
+    with pytest.raises(JournalError, match="symbolic link"):
+        Journal(journal.path, journal.incident_id).open()
+    with pytest.raises(JournalError, match="symbolic link"):
+        Journal(journal.path, journal.incident_id).append(events[:1])
+    with pytest.raises(JournalError, match="symbolic link"):
+        Journal(journal.path, journal.incident_id).read_new()
+    assert precious.read_bytes() == before
+
+
+def test_a_journal_that_is_not_a_regular_file_is_refused(journal):
+    journal.path.parent.mkdir(parents=True)
+    os.mkfifo(journal.path)
+    with pytest.raises(JournalError, match="not a regular file"):
         Journal(journal.path, journal.incident_id).open()
 
 
@@ -251,9 +280,10 @@ def test_read_new_reports_corrupt_line_with_its_line_number(journal, events):
     follower.open()
     with open(journal.path, "ab") as handle:
         handle.write(b"not a journal line at all\n")
-    with pytest.raises(JournalCorruptError) as info:
-        follower.read_new()
-    assert info.value.line_no == 4
+    journal.append(events[3:4])
+    assert ids(follower.read_new()) == [events[3].id]
+    assert [bad.line_no for bad in follower.damaged] == [4]
+    assert follower.quarantine_path.read_bytes() == b"not a journal line at all\n"
 
 
 def test_read_new_before_file_exists(journal, events):
@@ -384,18 +414,17 @@ def journal_bytes(draw) -> bytes:
 def test_fuzz_open_returns_events_or_journal_error(tmp_path, data):
     path = tmp_path / f"{_INCIDENT}.jsonl"
     path.write_bytes(data)
-    try:
-        result = Journal(path, _INCIDENT).open()
-    except JournalError:
-        assert path.read_bytes() == data  # refusing never modifies
-        return
+    result = Journal(path, _INCIDENT).open()
     repaired = path.read_bytes()
+    # Only a final line without its newline may go; every complete line stays.
     assert data.startswith(repaired)
+    assert repaired == data[: data.rfind(b"\n") + 1]
     assert all(e.incident_id == _INCIDENT for e in result.events)
-    assert len(repaired.split(b"\n")) - 1 == len(result.events)
-    # whatever open() accepted reopens identically and without warnings
+    assert repaired.count(b"\n") == len(result.events) + len(result.damaged)
+    # whatever open() found, it finds again, and cuts nothing more
     again = Journal(path, _INCIDENT).open()
-    assert again.events == result.events and again.warnings == []
+    assert again.events == result.events and again.damaged == result.damaged
+    assert path.read_bytes() == repaired
 
 
 def test_append_cuts_a_torn_tail_left_by_another_writer(tmp_path):

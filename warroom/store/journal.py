@@ -6,17 +6,25 @@ as saved. Writers (the TUI, the CLI, another TUI on the same data dir) hold an e
 ``flock`` while appending, so their lines never interleave and a reader's repair never races a
 writer.
 
-On open:
-* a bad *last* line (no newline, or a checksum mismatch) is a torn write from a crash: it was
-  never reported as saved, so it is truncated and the caller is told;
-* a bad line followed by good lines is corruption: opening fails with the file and line number
-  rather than silently dropping data.
+The journal never deletes an acknowledged byte. On open:
+
+* only a final line *without its newline* is a torn write (a crash mid-append: that line was
+  never reported as saved), and only that is cut off, with a warning;
+* any complete line that fails its checksum, or is not a valid event of this incident, is
+  corruption — a flipped bit on disk, an edit gone wrong. It is reported (file and line),
+  copied to ``<journal>.quarantine``, and left where it is; the other lines load as usual and
+  the incident is flagged as damaged until ``warroom repair`` rebuilds it.
+
+Journals are opened with ``O_NOFOLLOW`` and must be regular files: a symlink planted in the
+data dir (to someone's ``~/.bashrc``, say) is refused, never followed, never truncated.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,15 +37,43 @@ class JournalError(Exception):
     """Reading or writing a journal failed; the message names the file."""
 
 
+class JournalUnusable(JournalError):
+    """The journal path is not a regular file we may use (a symlink, a FIFO...): the
+    incident is set aside, never followed or truncated."""
+
+
 class JournalCorruptError(JournalError):
     def __init__(self, path: Path, line_no: int, reason: str) -> None:
         self.path = path
         self.line_no = line_no
         self.reason = reason
-        super().__init__(
-            f"{path}, line {line_no}: {reason}. Later lines are intact, so warroom will not "
-            "drop this one silently: repair or remove the line (keep a copy), then restart."
-        )
+        super().__init__(f"{path}, line {line_no}: {reason}")
+
+
+QUARANTINE_SUFFIX = ".quarantine"
+
+_OPEN_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
+    """``os.open`` that refuses to follow a symlink and to open anything but a regular file
+    (a FIFO or a device in the data dir is refused too, without blocking on it)."""
+    try:
+        fd = os.open(path, flags | _OPEN_FLAGS, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise JournalUnusable(
+                f"{path} is a symbolic link; warroom never follows links in its data dir. "
+                "Move the link away (the file it points to was not touched)"
+            ) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise JournalUnusable(f"{path} is not a regular file; warroom will not read or write it")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def encode_line(event: Event) -> bytes:
@@ -62,10 +98,25 @@ def _decode_line(line: bytes) -> bytes:
     return payload
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """A complete line that is not a good event of this journal (kept, quarantined)."""
+
+    line_no: int
+    offset: int
+    reason: str
+    raw: bytes
+
+    def describe(self, path: Path) -> str:
+        return f"{path}, line {self.line_no}: {self.reason}"
+
+
 @dataclass
 class OpenResult:
     events: list[Event]
     warnings: list[str] = field(default_factory=list)
+    damaged: list[BadLine] = field(default_factory=list)
+    """Corrupt lines found (kept in the file, copied to the quarantine file)."""
 
 
 class Journal:
@@ -78,13 +129,20 @@ class Journal:
         self._lines_read = 0  # for line numbers in error messages
         self.torn_bytes_removed = 0
         """Bytes of an unfinished line (a writer that crashed mid-append) cut off by append()."""
+        self.damaged: list[BadLine] = []
+        """Every corrupt line seen so far by open() and read_new()."""
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.path.with_name(self.path.name + QUARANTINE_SUFFIX)
 
     # --- reading --------------------------------------------------------------------------
 
     def open(self) -> OpenResult:
-        """Read every event, repairing a torn tail. Raises JournalCorruptError."""
+        """Read every event, cutting a torn tail. Corrupt lines are reported, kept and
+        quarantined; raises JournalError only when the file cannot be used at all."""
         try:
-            fd = os.open(self.path, os.O_RDWR)
+            fd = open_regular(self.path, os.O_RDWR)
         except FileNotFoundError:
             self._offset = self._lines_read = 0
             return OpenResult(events=[])
@@ -93,53 +151,91 @@ class Journal:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             data = _read_all(fd)
-            events, good_end, torn = self._parse(data, start_line=1, final=True)
+            events, good_end, torn, bad = self._parse(data, start_line=1, final=True)
             warnings = []
             if torn:
                 os.ftruncate(fd, good_end)
                 os.fsync(fd)
                 warnings.append(
                     f"{self.path.name}: removed an incomplete last line ({len(data) - good_end} "
-                    "bytes) left by an interrupted write; it had never been reported as saved."
+                    "bytes, no newline) left by an interrupted write; it had never been "
+                    "reported as saved."
                 )
             self._offset = good_end
             self._lines_read = data[:good_end].count(b"\n")
-            return OpenResult(events=events, warnings=warnings)
         finally:
             os.close(fd)
+        self.damaged = list(bad)
+        if bad:
+            self._quarantine(bad)
+            warnings.append(self.damage_report())
+        return OpenResult(events=events, warnings=warnings, damaged=list(bad))
+
+    def damage_report(self) -> str:
+        first = self.damaged[0]
+        more = f" (and {len(self.damaged) - 1} more line(s))" if len(self.damaged) > 1 else ""
+        return (
+            f"{first.describe(self.path)}{more}. The line is kept in the journal and copied to "
+            f"{self.quarantine_path.name}; the rest of the incident loaded. Rebuild it with "
+            f"`warroom repair {self.incident_id[-8:]}`"
+        )
 
     def open_readonly(self) -> list[Event]:
         """Every event, without repairing anything (for files we must not modify, such as
         the shipped sample data). Any bad line, even the last, raises."""
         try:
-            data = self.path.read_bytes()
+            fd = open_regular(self.path, os.O_RDONLY)
         except OSError as exc:
             raise JournalError(f"cannot read {self.path}: {exc.strerror}") from None
-        events, good_end, torn = self._parse(data, start_line=1, final=False)
+        try:
+            data = _read_all(fd)
+        finally:
+            os.close(fd)
+        events, good_end, torn, bad = self._parse(data, start_line=1, final=False)
+        if bad:
+            raise JournalCorruptError(self.path, bad[0].line_no, bad[0].reason)
         if torn or good_end != len(data):
             raise JournalCorruptError(self.path, data[:good_end].count(b"\n") + 1, "incomplete last line")
         return events
 
     def read_new(self) -> list[Event]:
         """Events appended (by anyone) since the last read. An incomplete last line is left
-        for the next call: its writer may still be writing it."""
+        for the next call: its writer may still be writing it. Corrupt lines are skipped,
+        quarantined and added to ``damaged``."""
         try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self._offset)
-                data = handle.read()
+            fd = open_regular(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise JournalError(f"cannot read {self.path}: {exc.strerror}") from None
+        try:
+            size = os.fstat(fd).st_size
+            if size < self._offset:
+                # The file shrank under us: start over (events already known are skipped
+                # by id wherever they are used).
+                self._offset = self._lines_read = 0
+            data = os.pread(fd, size - self._offset, self._offset) if size > self._offset else b""
+        finally:
+            os.close(fd)
         end = data.rfind(b"\n") + 1
         if end == 0:
             return []
-        events, good_end, _ = self._parse(data[:end], start_line=self._lines_read + 1, final=False)
+        events, good_end, _, bad = self._parse(data[:end], start_line=self._lines_read + 1, final=False)
+        if bad:
+            bad = [BadLine(b.line_no, b.offset + self._offset, b.reason, b.raw) for b in bad]
+            self.damaged.extend(bad)
+            self._quarantine(bad)
         self._offset += good_end
         self._lines_read += data[:good_end].count(b"\n")
         return events
 
-    def _parse(self, data: bytes, *, start_line: int, final: bool) -> tuple[list[Event], int, bool]:
-        """Events, the offset after the last good line, and whether the tail is torn."""
+    def _parse(
+        self, data: bytes, *, start_line: int, final: bool
+    ) -> tuple[list[Event], int, bool, list[BadLine]]:
+        """Events, the offset after the last complete line, whether the tail is torn (no
+        newline), and the complete lines that are not good events."""
         events: list[Event] = []
+        bad: list[BadLine] = []
         pos = 0
         line_no = start_line - 1
         length = len(data)
@@ -148,25 +244,47 @@ class Journal:
             line_no += 1
             if newline == -1:
                 # No newline: the write was cut short. Only possible at the very end.
-                return events, pos, True
+                return events, pos, True, bad
             line = data[pos:newline]
+            reason = None
             try:
                 raw = _decode_line(line)
             except ValueError as exc:
-                if final and newline + 1 == length and "checksum" in str(exc):
-                    return events, pos, True  # torn last line that happens to end in \n
-                raise JournalCorruptError(self.path, line_no, str(exc)) from None
-            try:
-                event = parse_canonical_event_json(raw)
-            except ValueError as exc:
-                raise JournalCorruptError(self.path, line_no, f"invalid event: {exc}") from None
-            if event.incident_id != self.incident_id:
-                raise JournalCorruptError(
-                    self.path, line_no, f"event belongs to incident {event.incident_id}"
-                )
-            events.append(event)
+                reason = str(exc)
+            else:
+                try:
+                    event = parse_canonical_event_json(raw)
+                except ValueError as exc:
+                    reason = f"invalid event: {exc}"
+                else:
+                    if event.incident_id != self.incident_id:
+                        reason = f"event belongs to incident {event.incident_id}"
+                    else:
+                        events.append(event)
+            if reason is not None:
+                bad.append(BadLine(line_no, pos, reason, line))
             pos = newline + 1
-        return events, pos, False
+        return events, pos, False, bad
+
+    def _quarantine(self, bad: list[BadLine]) -> None:
+        """Copy corrupt lines to the quarantine file (once each), fsync'd: even if someone
+        later cleans the journal up by hand, the bytes are kept."""
+        path = self.quarantine_path
+        try:
+            fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        except (OSError, JournalError):
+            return  # reported anyway; the journal itself still holds the bytes
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            known = set(_read_all(fd).split(b"\n"))
+            fresh = [b.raw for b in bad if b.raw not in known]
+            if fresh:
+                os.write(fd, b"".join(raw + b"\n" for raw in dict.fromkeys(fresh)))
+                os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     # --- writing --------------------------------------------------------------------------
 
@@ -178,11 +296,11 @@ class Journal:
             if event.incident_id != self.incident_id:
                 raise ValueError("event belongs to another incident")
         blob = b"".join(encode_line(e) for e in events)
-        created = not self.path.exists()
+        created = not os.path.lexists(self.path)
         if created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise JournalError(f"cannot open {self.path} for writing: {exc.strerror}") from None
         try:

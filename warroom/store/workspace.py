@@ -3,6 +3,14 @@
 The CLI and the TUI both go through this class. ``record`` is the only way events enter the
 local store: it appends them to the incident's journal (fsync'd) and only then applies them to
 the in-memory state, so anything shown as saved is on disk.
+
+Events made here are signed with the person's key and their timeline text is sealed under a
+key of its own (stored before the journal line, see ``warroom.store.keys``).
+
+One damaged incident never stops the others: a journal with corrupt lines loads the rest of
+its lines and is flagged (``damaged``); a journal that cannot be used at all (a symlink, not
+a regular file) is set aside (``_broken``) and events arriving for it are skipped and
+counted, to be fetched again by ``warroom repair``.
 """
 
 from __future__ import annotations
@@ -19,11 +27,16 @@ from warroom.domain.commands import DomainError, EventFactory
 from warroom.domain.events import Event
 from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import HybridClock
-from warroom.domain.ids import matches_ref
-from warroom.domain.models import Incident, incident_sort_key
+from warroom.domain.ids import matches_ref, short_id
+from warroom.domain.models import Incident, canonical_person, incident_sort_key
+from warroom.domain.sealing import TextSealer, entry_of
+from warroom.domain.signing import Signer
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
-from warroom.store.journal import Journal, JournalError
+from warroom.store.journal import Journal, JournalError, JournalUnusable
+from warroom.store.keys import TextKeyStore, load_signer
+
+AUTO = "auto"
 
 _NODE_FILE = "node-id"
 
@@ -43,17 +56,43 @@ class LoadReport:
 
 
 class Workspace:
-    """The incidents of one data directory and the events that make them."""
+    """The incidents of one data directory and the events that make them.
 
-    def __init__(self, data_dir: Path, actor: str, clock: Clock | None = None) -> None:
+    ``signer``: the actor's signing key; by default loaded (or made) under the config dir.
+    Pass None for a workspace whose events stay unsigned (sample data, benchmarks)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        actor: str,
+        clock: Clock | None = None,
+        *,
+        signer: Signer | None | str = AUTO,
+        seal: bool = True,
+    ) -> None:
         self.data_dir = data_dir
         self.clock = clock or SystemClock()
         self.journal_dir = paths.incidents_dir(data_dir)
         self._folders: dict[str, IncidentFolder] = {}
         self._journals: dict[str, Journal] = {}
         self._broken: dict[str, str] = {}  # incident id -> why its journal cannot be used
+        self.damaged: dict[str, str] = {}
+        """Incidents whose journal has corrupt lines (kept and quarantined): loaded from the
+        good lines, flagged until ``warroom repair`` rebuilds them."""
+        self.skipped: dict[str, int] = {}
+        """Events received for an incident whose journal cannot be used (fetched again by
+        ``warroom repair``)."""
         self.hlc = HybridClock(self.clock, self._node_id())
-        self.factory = EventFactory(actor, self.clock, self.hlc)
+        self.text_keys = TextKeyStore(data_dir)
+        actor = self._clean_actor(actor)
+        self._auto_signer = signer == AUTO
+        self.factory = EventFactory(
+            actor,
+            self.clock,
+            self.hlc,
+            signer=load_signer(actor) if signer == AUTO else signer,  # type: ignore[arg-type]
+            sealer=TextSealer() if seal else None,
+        )
         self.report = LoadReport()
         self._listeners: list[Callable[[str, list[Event]], None]] = []
         # The TUI writes from a worker thread and the sync engine from its own; every public
@@ -69,8 +108,31 @@ class Workspace:
     def actor(self) -> str:
         return self.factory.actor
 
+    @staticmethod
+    def _clean_actor(actor: str) -> str:
+        try:
+            return canonical_person(actor)
+        except ValueError as exc:
+            raise DomainError(f"your user name cannot be used: {exc}") from None
+
     def set_actor(self, actor: str) -> None:
+        actor = self._clean_actor(actor)
         self.factory.actor = actor
+        if self._auto_signer:
+            self.factory.signer = load_signer(actor)
+
+    @property
+    def signer(self) -> Signer | None:
+        return self.factory.signer
+
+    def flags(self) -> dict[str, str]:
+        """Incidents that need `warroom repair`, with why (damaged or unusable journals)."""
+        with self._lock:
+            found = dict(self.damaged)
+            found.update(self._broken)
+            for incident_id, count in self.skipped.items():
+                found.setdefault(incident_id, f"{count} event(s) from the server were not saved")
+            return found
 
     def _node_id(self) -> str:
         """A short id for this data dir, so HLC values from different machines never tie."""
@@ -106,13 +168,29 @@ class Workspace:
             self.report.errors.append(str(exc))
             return []
         self._journals[incident_id] = journal
-        self.report.warnings.extend(result.warnings)
-        folder = IncidentFolder(incident_id)
+        if result.damaged:
+            self.damaged[incident_id] = journal.damage_report()
+            self.report.errors.extend(w for w in result.warnings if w == self.damaged[incident_id])
+            self.report.warnings.extend(w for w in result.warnings if w != self.damaged[incident_id])
+        else:
+            self.report.warnings.extend(result.warnings)
+        folder = IncidentFolder(incident_id, self.text_keys)
         folder.add_many(e for e in result.events if e.id not in self._excluded)
         self._folders[incident_id] = folder
-        if folder.state.last_hlc:
-            self.hlc.observe(folder.state.last_hlc)
+        self._observe(result.events)
         return result.events
+
+    def _observe(self, events: list[Event]) -> None:
+        # The largest acceptable HLC: one stamped far in the future is kept in its event,
+        # never adopted as this machine's time (it would stop every later write winning).
+        if not events:
+            return
+        suffix = "-" + self.hlc.node
+        actor = self.actor
+        own = [e.hlc for e in events if e.actor == actor and e.hlc.endswith(suffix)]
+        if own:
+            self.hlc.resume(max(own))
+        self.hlc.observe_many(e.hlc for e in events)
 
     def poll(self) -> dict[str, list[Event]]:
         """Pick up events other processes wrote since the last look (new journals too).
@@ -132,18 +210,25 @@ class Workspace:
                     if events:
                         changed[incident_id] = events
                     continue
+                journal = self._journals[incident_id]
                 try:
-                    events = self._journals[incident_id].read_new()
+                    events = journal.read_new()
                 except JournalError as exc:
                     self._broken[incident_id] = str(exc)
                     self.report.errors.append(str(exc))
                     continue
+                if journal.damaged and incident_id not in self.damaged:
+                    self.damaged[incident_id] = journal.damage_report()
+                    self.report.errors.append(self.damaged[incident_id])
                 fresh = [
                     e for e in events if e.id not in self._excluded and self._folders[incident_id].add(e)
                 ]
                 if fresh:
-                    self.hlc.observe(max(e.hlc for e in fresh))
+                    self._observe(fresh)
                     changed[incident_id] = fresh
+            changed_keys = self.text_keys.refresh()
+            if changed_keys:
+                self._reopen(changed_keys)
             return changed
 
     # --- reading state ---------------------------------------------------------------------
@@ -164,7 +249,7 @@ class Workspace:
             if ref in self._folders:
                 return ref
             if ref in self._broken:
-                raise DomainError(self._broken[ref])
+                raise DomainError(f"{self._broken[ref]}; run `warroom repair {short_id(ref)}`")
             matches = [iid for iid in self._folders if matches_ref(iid, ref)]
             if len(matches) == 1:
                 return matches[0]
@@ -172,7 +257,7 @@ class Workspace:
                 raise UnknownIncidentError(f"{incident_ref!r} matches several incidents; type more of the id")
             broken = [iid for iid in self._broken if matches_ref(iid, ref)]
             if len(broken) == 1:
-                raise DomainError(self._broken[broken[0]])
+                raise DomainError(f"{self._broken[broken[0]]}; run `warroom repair {short_id(broken[0])}`")
             raise UnknownIncidentError(f"no incident {incident_ref!r} in {self.data_dir}")
 
     def events(self, incident_id: str) -> list[Event]:
@@ -187,36 +272,110 @@ class Workspace:
             by_incident: dict[str, list[Event]] = {}
             for event in events:
                 by_incident.setdefault(event.incident_id, []).append(event)
-            for incident_id, batch in by_incident.items():
+            for incident_id in by_incident:
                 if incident_id in self._broken:
                     raise DomainError(self._broken[incident_id])
+            sealer = self.factory.sealer
+            if sealer is not None:
+                # The keys first: a journalled entry must never be without its key.
+                self.text_keys.add(sealer.take(e.id for e in events))
+            for incident_id, batch in by_incident.items():
                 journal = self._journals.get(incident_id)
                 if journal is None:
                     journal = Journal(paths.journal_file(self.journal_dir, incident_id), incident_id)
-                journal.append(batch)  # raises before anything is applied
+                try:
+                    journal.append(batch)  # raises before anything is applied
+                except JournalUnusable as exc:
+                    self._broken[incident_id] = str(exc)
+                    raise DomainError(str(exc)) from None
                 self._journals[incident_id] = journal
-                folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id))
+                folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id, self.text_keys))
                 folder.add_many(batch)
+                self._apply_purges(folder, batch)
             for listener in self._listeners:
                 for incident_id, batch in by_incident.items():
                     listener(incident_id, batch)
 
-    def ingest(self, events: list[Event]) -> dict[str, list[Event]]:
+    def _apply_purges(self, folder: IncidentFolder, batch: list[Event]) -> None:
+        """An ``entry.purged`` destroys this machine's keys of that entry's texts."""
+        purged = {e.payload["entry_id"] for e in batch if e.kind == "entry.purged"}
+        if not purged:
+            return
+        ids = [e.id for e in folder.events if entry_of(e) in purged]
+        self.text_keys.destroy(ids)
+        folder.reopen(ids)
+
+    def _reopen(self, event_ids: list[str]) -> None:
+        wanted = set(event_ids)
+        for folder in self._folders.values():
+            present = [i for i in wanted if i in folder]
+            if present:
+                folder.reopen(present)
+
+    def ingest(
+        self, events: list[Event], keys: dict[str, bytes] | None = None
+    ) -> dict[str, list[Event]]:
         """Events from elsewhere (the sync server, an import): journal the new ones, apply.
-        Returns the ones that were new, per incident."""
+        ``keys`` are text keys that came with them (stored first). Returns the ones that were
+        new, per incident.
+
+        An incident whose journal cannot be used is skipped (and counted in ``skipped``), so
+        one bad journal never stops the others from receiving. Any other failure to write
+        (a full disk) raises: the caller must not move past these events."""
         with self._lock:
+            if keys:
+                added = self.text_keys.add(keys)
+                if added:
+                    self._reopen(added)
             fresh: dict[str, list[Event]] = {}
             for event in events:
                 folder = self._folders.get(event.incident_id)
                 if folder is not None and event.id in folder:
                     continue
                 fresh.setdefault(event.incident_id, []).append(event)
+            saved: dict[str, list[Event]] = {}
             for incident_id, batch in fresh.items():
                 unique = list({e.id: e for e in batch}.values())
-                fresh[incident_id] = unique
-                self.record(unique)
-                self.hlc.observe(max(e.hlc for e in unique))
-            return fresh
+                if incident_id in self._broken:
+                    self.skipped[incident_id] = self.skipped.get(incident_id, 0) + len(unique)
+                    continue
+                try:
+                    self.record(unique)
+                except DomainError:
+                    if incident_id not in self._broken:
+                        raise
+                    self.skipped[incident_id] = self.skipped.get(incident_id, 0) + len(unique)
+                    continue
+                self._observe(unique)
+                saved[incident_id] = unique
+            return saved
+
+    def rebuild(self, incident_id: str, events: list[Event]) -> Path | None:
+        """``warroom repair``: set the incident's journal aside (renamed, never deleted) and
+        write a new one holding its good local events plus ``events`` (from the server).
+        Returns where the old journal was moved (None if there was none)."""
+        with self._lock:
+            path = paths.journal_file(self.journal_dir, incident_id)
+            local = list(self._folders[incident_id].events) if incident_id in self._folders else []
+            merged = list({e.id: e for e in [*local, *events] if e.incident_id == incident_id}.values())
+            moved = None
+            if os.path.lexists(path):
+                stamp = self.clock.now().strftime("%Y%m%dT%H%M%SZ")
+                moved = path.with_name(f"{path.name}.damaged-{stamp}")
+                n = 1
+                while os.path.lexists(moved):
+                    n += 1
+                    moved = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+                os.rename(path, moved)  # a symlink is moved as a link: its target is untouched
+            self._journals.pop(incident_id, None)
+            self._folders.pop(incident_id, None)
+            self._broken.pop(incident_id, None)
+            self.damaged.pop(incident_id, None)
+            self.skipped.pop(incident_id, None)
+            journal = Journal(path, incident_id)
+            journal.append(sorted(merged, key=Event.order_key))
+            self._open_journal(incident_id, path)
+            return moved
 
     def exclude(self, event_ids) -> bool:
         """Leave these events out of the folded state from now on (the server refused them).
