@@ -14,7 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing import Annotated
 
 MAX_BATCH_EVENTS = 500
 """At most this many events per ``POST /v1/events`` (more: HTTP 413)."""
@@ -35,9 +36,18 @@ class PushRequest(BaseModel):
     events: list[dict[str, Any]] = Field(
         description=(
             f"Up to {MAX_BATCH_EVENTS} event objects (the warroom event envelope: id, "
-            "incident_id, kind, actor, at, logged_at, hlc, payload). Each event is validated "
-            "on its own: a bad event is rejected in the results without failing the others."
+            "incident_id, kind, actor, at, logged_at, hlc, payload, and sig when signed). "
+            "Each event is validated on its own: a bad event is rejected in the results "
+            "without failing the others."
         )
+    )
+    text_keys: dict[str, Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=dict,
+        max_length=MAX_BATCH_EVENTS,
+        description=(
+            "Keys of sealed entry texts, by event id (base64). Kept beside the log, served "
+            "with the feed, destroyed by a purge."
+        ),
     )
 
 
@@ -58,6 +68,17 @@ class RejectionCode(StrEnum):
     """The authenticated user may not make this change (actor mismatch, IC-only action)."""
     CONFLICT = "conflict"
     """Another event with the same id but different content is already stored."""
+    UNKNOWN_KEY = "unknown_key"
+    """Signed with a key not (yet) registered on this server: its owner's client registers
+    it on its next contact, so the event is sent again automatically."""
+    CLOCK_SKEW = "clock_skew"
+    """Its time (``at``, ``logged_at`` or ``hlc``) runs ahead of the server's clock by more
+    than the allowed skew."""
+
+
+WAITING_CODES = frozenset({RejectionCode.UNKNOWN_INCIDENT, RejectionCode.UNKNOWN_KEY})
+"""Refusals that wait on something still to arrive (a declaration, a key): clients keep the
+events and send them again on their own, instead of holding them as rejected."""
 
 
 class EventResult(BaseModel):
@@ -88,6 +109,9 @@ class FeedItem(BaseModel):
     position: int = Field(description="Order of arrival on this server (informational).")
     received_at: datetime = Field(description="When the server stored the event (UTC).")
     event: dict[str, Any] = Field(description="The event exactly as stored.")
+    text_key: str | None = Field(
+        default=None, description="The key of its sealed text (absent once purged)."
+    )
 
 
 class FeedResponse(BaseModel):
@@ -98,10 +122,49 @@ class FeedResponse(BaseModel):
     more: bool = Field(description="True when more events are ready: ask again at once.")
 
 
+class TokenRole(StrEnum):
+    """What a token may do."""
+
+    USER = "user"
+    """Push and read events as one person."""
+    ADMIN = "admin"
+    """As a user, plus the IC-only changes of any incident, voids and purges."""
+    INTAKE = "intake"
+    """Alert intake only: post Alertmanager notifications; cannot read the feed or push
+    events as a person."""
+
+
 class WhoAmI(BaseModel):
     user: str | None = Field(description="The token's user name; null when auth is off.")
     admin: bool
     auth_required: bool
+    role: TokenRole = Field(default=TokenRole.USER, description="What the token may do.")
+    key_ids: list[str] = Field(
+        default_factory=list, description="Signing keys registered for this user."
+    )
+
+
+class KeyRegistration(BaseModel):
+    """Body of ``POST /v1/keys``: a public signing key for the token's user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_key: str = Field(max_length=64, description="Ed25519 public key, 32 bytes, unpadded base64url.")
+
+
+class PublicKey(BaseModel):
+    user: str
+    key_id: str
+    public_key: str
+    registered_at: datetime
+
+
+class KeyList(BaseModel):
+    keys: list[PublicKey]
+
+
+class UserList(BaseModel):
+    users: list[str] = Field(description="Every user name with a user or admin token.")
 
 
 class IncidentSummary(BaseModel):

@@ -363,7 +363,12 @@ def test_export_then_import_json_into_an_empty_data_dir(cli_env, sample_dir, cap
     err = capsys.readouterr().err
     assert "still holds the original text of 1 redacted entry" in err
     empty = cli_env / "elsewhere"
-    assert import_main(["--data-dir", str(empty), str(out_file), "--json"]) == 0
+    # The sample incidents were written before signatures: nobody can vouch for their
+    # authors, so importing them takes an explicit choice.
+    assert import_main(["--data-dir", str(empty), str(out_file), "--json"]) == 1
+    assert "claims to be by" in capsys.readouterr().err
+    assert not list((empty / "incidents").glob("*.jsonl")) if (empty / "incidents").exists() else True
+    assert import_main(["--data-dir", str(empty), str(out_file), "--json", "--trust-unsigned"]) == 0
     out, err = capsys.readouterr()
     incident_id = out.strip()
     assert incident_id.endswith(PAYMENTS)
@@ -461,7 +466,7 @@ def test_subprocess_json_round_trip(sub_env, tmp_path):
     exported = _run(sub_env, "export", PAYMENTS, "--format", "json", "--output", str(tmp_path / "p.json"))
     assert exported.returncode == 0, exported.stderr
     other = dict(sub_env, **{paths.DATA_DIR_ENV: str(tmp_path / "empty")})
-    imported = _run(other, "import", str(tmp_path / "p.json"), "--json")
+    imported = _run(other, "import", str(tmp_path / "p.json"), "--json", "--trust-unsigned")  # sample data: unsigned
     assert imported.returncode == 0, imported.stderr
     again = _run(other, "export", PAYMENTS, "--format", "json")
     assert again.stdout == (tmp_path / "p.json").read_text()

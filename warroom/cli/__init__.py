@@ -36,6 +36,7 @@ _PASSTHROUGH = {
     "server": "run the shared sync server, or manage its tokens (warroom server --help)",
     "login": "save a server URL and token for sync",
     "sync": "push pending events and pull the feed once",
+    "repair": "rebuild a damaged incident from the server (the old journal is kept)",
     "runbooks": "runbook tools (warroom runbooks lint PATH…)",
     "comms": "comms: warroom comms list | render INCIDENT TEMPLATE | send … | outbox | retry DELIVERY",
     "export": "export an incident: Markdown postmortem draft or lossless JSON",
@@ -44,7 +45,7 @@ _PASSTHROUGH = {
     "milestone": "show or set an incident's milestones (detected, declared, mitigated…)",
 }
 # These open the data dir, so global options given before the command are passed on.
-_USES_WORKSPACE = {"sync", "comms", "export", "import", "report", "milestone"}
+_USES_WORKSPACE = {"sync", "repair", "comms", "export", "import", "report", "milestone"}
 _GLOBAL_VALUE_OPTIONS = {"--data-dir", "--as", "--theme", "--server"}
 """Top-level options that take a separate value (so the value is not mistaken for a command)."""
 
@@ -77,14 +78,15 @@ def _passthrough(name: str, argv: list[str]) -> int:
         from warroom.cli.sync import login_main
 
         return login_main(argv)
-    if name == "sync":
-        from warroom.cli.sync import sync_main
+    if name in ("sync", "repair"):
+        from warroom.cli.sync import repair_main, sync_main
 
-        parser = argparse.ArgumentParser(prog="warroom sync")
+        parser = argparse.ArgumentParser(prog=f"warroom {name}")
         add_common_options(parser, top_level=True)
         parser.add_argument("--server", help="server URL (env WARROOM_SERVER)")
         args, rest = parser.parse_known_args(argv)
-        return sync_main(rest + (["--server", args.server] if args.server else []), open_workspace(args))
+        main_of = sync_main if name == "sync" else repair_main
+        return main_of(rest + (["--server", args.server] if args.server else []), open_workspace(args))
     if name == "comms":
         from warroom.cli.comms import main as comms_main
 

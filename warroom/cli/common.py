@@ -83,13 +83,45 @@ def open_workspace(args: argparse.Namespace, config: Config | None = None) -> Wo
 
     config = config or load_config()
     actor = resolve_user(getattr(args, "user", None), config) or login_name()
+    from warroom.domain.text import safe_line
+    from warroom.sync.people import hide_refused
+
     workspace = Workspace(data_dir(args, config), actor)
     report = workspace.load()
     for warning in report.warnings:
-        print(f"warroom: warning: {warning}", file=sys.stderr)
+        print(f"warroom: warning: {safe_line(warning)}", file=sys.stderr)
     for error in report.errors:
-        print(f"warroom: error: {error}", file=sys.stderr)
+        print(f"warroom: error: {safe_line(error)}", file=sys.stderr)
+    # What the server refused is left out, as the TUI does: one truth on every front end.
+    hide_refused(workspace, getattr(args, "server", None))
     return workspace
+
+
+def confirm_commander(workspace: Workspace, args: argparse.Namespace, person: str | None, role: str = "ic") -> None:
+    """Before the IC role goes to a name the sync server does not know: warn and ask (or,
+    without a terminal to ask on, refuse unless --yes). Only the IC may hand the role on, so
+    a typo (``Bob`` for ``bob``) would lock the incident for everyone but admins."""
+    from warroom.domain.models import INCIDENT_COMMANDER, canonical_role
+
+    try:
+        if person is None or canonical_role(role) != INCIDENT_COMMANDER:
+            return
+    except ValueError:
+        return
+    from warroom.sync.people import check_person, known_users
+
+    try:
+        warning = check_person(person, known_users(workspace, getattr(args, "server", None)))
+    except Exception:
+        return  # no server configured or reachable: nothing to check against
+    if warning is None or getattr(args, "yes", False):
+        return
+    print(f"warroom: warning: {warning}", file=sys.stderr)
+    if not sys.stdin.isatty():
+        raise CliError("not assigned; check the name, or pass --yes to assign it anyway")
+    answer = input(f"Make {person!r} the incident commander anyway? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise CliError("not assigned")
 
 
 _PROBLEM_PREFIX = {"runbook": "runbook not loaded: ", "template": "template not loaded: ", "incident type": ""}

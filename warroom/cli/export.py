@@ -89,7 +89,7 @@ def _export(args) -> int:
     if args.format == "json":
         from warroom.export.jsonio import export_json
 
-        text = export_json(incident.id, desk.workspace.events(incident.id))
+        text = export_json(incident.id, desk.workspace.events(incident.id), desk.workspace.text_keys)
         redacted = sum(1 for entry in incident.timeline if entry.redacted)
         if redacted:
             print(
@@ -139,6 +139,12 @@ def _import_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tz", metavar="ZONE", help="time zone of times given without one (default: the notes' own declaration, else UTC)")
     parser.add_argument("--skip-bad", action="store_true", help="import the readable lines and skip the others")
     parser.add_argument("--json", action="store_true", help="FILE is a JSON export (warroom export --format json)")
+    parser.add_argument(
+        "--trust-unsigned",
+        action="store_true",
+        help="JSON: also take events that carry no signature (written before signatures, "
+        "e.g. the sample incidents); events signed by someone else are refused regardless",
+    )
     from warroom.cli.timeline_import import add_note_options
 
     add_note_options(parser)
@@ -147,19 +153,20 @@ def _import_parser() -> argparse.ArgumentParser:
 
 def _import_json(args, text: str) -> int:
     from warroom.domain.ids import matches_ref
-    from warroom.export.jsonio import import_json
+    from warroom.export.jsonio import import_document
     from warroom.store.journal import JournalError
 
     try:
-        events = import_json(text)
+        events, keys = import_document(text)
     except ValueError as exc:
         raise CliError(f"{args.file}: {exc}") from None
     incident_id = events[0].incident_id
     if args.incident and not matches_ref(incident_id, args.incident):
         raise CliError(f"the export holds incident {incident_id}, not {args.incident!r}")
     workspace = open_desk(args).workspace
+    _check_authors(workspace, args, events)
     try:
-        fresh = workspace.ingest(events)
+        fresh = workspace.ingest(events, keys)
     except JournalError as exc:
         raise CliError(str(exc)) from None
     new = sum(len(batch) for batch in fresh.values())
@@ -168,6 +175,43 @@ def _import_json(args, text: str) -> int:
     if new:
         after_write(workspace, args)
     return EXIT_OK
+
+
+def _check_authors(workspace, args, events) -> None:
+    """An import must not put words in anyone's mouth: every event not already here must
+    carry a valid signature of its actor (this person's own key, or one the sync server
+    lists). Nothing is imported otherwise — whoever runs the import, admins included."""
+    from warroom.sync.people import known_keys
+
+    here = {}
+    for event in events:
+        try:
+            here.update({e.id: e for e in workspace.events(event.incident_id)})
+        except KeyError:
+            pass
+        break
+    unknown = [e for e in events if here.get(e.id) != e]
+    if not unknown:
+        return
+    ring = known_keys(workspace, getattr(args, "server", None))
+    unsigned = 0
+    for event in unknown:
+        problem = ring.verify(event)
+        if problem is not None and event.sig is None and getattr(args, "trust_unsigned", False):
+            unsigned += 1
+            continue
+        if problem is not None:
+            hint = (
+                " (sync once, or log in to the server, so warroom knows everyone's keys)"
+                if "not registered" in problem
+                else ""
+            )
+            raise CliError(
+                f"{args.file}: event {event.id[-8:]} ({event.kind}) claims to be by "
+                f"{event.actor!r}, but {problem}{hint}; nothing was imported"
+            )
+    if unsigned:
+        print(f"warroom: warning: {unsigned} unsigned event(s) imported on your word (--trust-unsigned)", file=sys.stderr)
 
 
 def _import_notes(args, text: str) -> int:
@@ -191,6 +235,8 @@ def import_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.json and not args.incident:
         parser.error("give --incident ID for notes (or --json for a JSON export)")
+    if args.trust_unsigned and not args.json:
+        parser.error("--trust-unsigned applies to a JSON export")
     if args.json and (args.date or args.tz or args.skip_bad or args.dry_run or args.markup != "auto"):
         parser.error("--date, --tz, --skip-bad, --dry-run and --markup apply to notes, not to a JSON export")
     return run_command(_import, args)

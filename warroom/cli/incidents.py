@@ -12,6 +12,7 @@ from warroom.cli.common import (
     CliError,
     add_common_options,
     after_write,
+    confirm_commander,
     open_desk,
     parse_severity,
     parse_status,
@@ -33,6 +34,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     declare.add_argument("--impact", default="")
     declare.add_argument("--type", dest="incident_type", help="incident type, e.g. payments")
     declare.add_argument("--at", help="when it was declared, for an incident written up afterwards: HH:MM (UTC today) or ISO 8601")
+    declare.add_argument("--yes", action="store_true", help="do not ask when the server knows no such IC")
 
     log = sub.add_parser("log", help="add a timeline entry")
     add_common_options(log)
@@ -55,6 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     assign.add_argument("incident")
     assign.add_argument("role")
     assign.add_argument("person")
+    assign.add_argument("--yes", action="store_true", help="do not ask when the server knows no such user")
 
     amend = sub.add_parser("amend", help="replace an entry's text (history is kept)")
     add_common_options(amend)
@@ -77,6 +80,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_list(args) -> int:
     from warroom.domain.ids import short_id
     from warroom.domain.models import format_duration
+    from warroom.domain.text import safe_line, safe_name
 
     desk = open_desk(args)
     incidents = desk.incidents()
@@ -101,7 +105,7 @@ def cmd_list(args) -> int:
         elapsed = format_duration(incident.elapsed_seconds(now))
         print(
             f"{short_id(incident.id)}  {incident.severity.value}  {incident.status.value:<13} "
-            f"{elapsed:>11}  {incident.title}  (IC: {incident.commander or '—'})"
+            f"{elapsed:>11}  {safe_line(incident.title)}  (IC: {safe_name(incident.commander or '—')})"
         )
     return EXIT_OK
 
@@ -115,6 +119,7 @@ def cmd_declare(args) -> int:
         raise CliError("give --sev N (or a --type that has a default severity)")
     else:
         severity = kind.severity
+    confirm_commander(desk.workspace, args, args.ic)
     events = desk.declare(
         title=args.title,
         severity=severity,
@@ -167,7 +172,13 @@ def cmd_set(args) -> int:
 
 
 def cmd_assign(args) -> int:
-    return _change(args, lambda desk: desk.assign(args.incident, args.role, args.person))
+    def decide(desk):
+        events = desk.assign(args.incident, args.role, args.person)
+        for event in events:
+            confirm_commander(desk.workspace, args, event.payload.get("person"), event.payload.get("role", ""))
+        return events
+
+    return _change(args, decide)
 
 
 def cmd_amend(args) -> int:
@@ -181,6 +192,7 @@ def cmd_redact(args) -> int:
 def cmd_show(args) -> int:
     from warroom.domain.ids import short_id
     from warroom.domain.models import format_duration
+    from warroom.domain.text import safe, safe_line, safe_name
 
     desk = open_desk(args)
     incident = desk.get(args.incident)
@@ -188,24 +200,24 @@ def cmd_show(args) -> int:
         print(incident.model_dump_json(indent=2))
         return EXIT_OK
     now = desk.now()
-    print(f"{incident.severity.value} {incident.title}")
+    print(f"{incident.severity.value} {safe_line(incident.title)}")
     print(f"  id:       {incident.id} ({short_id(incident.id)})")
     print(f"  status:   {incident.status.value}")
     if incident.declared_at:
-        print(f"  declared: {incident.declared_at:%Y-%m-%d %H:%M:%S} UTC by {incident.declared_by}"
+        print(f"  declared: {incident.declared_at:%Y-%m-%d %H:%M:%S} UTC by {safe_name(incident.declared_by or '—')}"
               f" ({format_duration(incident.elapsed_seconds(now))})")
     if incident.summary:
-        print(f"  summary:  {incident.summary}")
+        print(f"  summary:  {safe(incident.summary)}")
     if incident.impact:
-        print(f"  impact:   {incident.impact}")
+        print(f"  impact:   {safe(incident.impact)}")
     for role, person in incident.roles.items():
-        print(f"  {role}: {person or '—'}")
+        print(f"  {safe_name(role)}: {safe_name(person or '—')}")
     print()
     for entry in incident.timeline:
         text = f"[redacted: {entry.revisions[-1].text}]" if entry.redacted else entry.text
         marks = " (amended)" if entry.amended and not entry.redacted else ""
         print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {short_id(entry.id)}  {entry.kind.value:<10} "
-              f"{entry.actor:<12} {text}{marks}")
+              f"{safe_name(entry.actor):<12} {safe_line(text)}{marks}")
     return EXIT_OK
 
 

@@ -164,6 +164,67 @@ def sync_main(argv: list[str], workspace: Any, *, out: TextIO | None = None) -> 
         )
     for problem in engine.outbox.problems:
         print(f"warning: {problem}", file=out)
+    if push.pending and engine.outbox.waiting_count():
+        print(f"{engine.outbox.waiting_count()} event(s) wait for their declaration or author's key; sent again automatically", file=out)
+    for incident_id, why in getattr(workspace, "flags", dict)().items():
+        print(f"warning: incident {short_id(incident_id)} needs `warroom repair {short_id(incident_id)}`: {why}", file=out)
+    return 0
+
+
+def _server_events(client: SyncClient, incident_id: str) -> tuple[list, dict[str, bytes]]:
+    """Every event of one incident the server has, with the keys of their sealed texts."""
+    events, keys, cursor = [], {}, None
+    while True:
+        page = client.feed(cursor, timeout=0)
+        mine = [e for e in page.events if e.incident_id == incident_id]
+        events += mine
+        keys.update({e.id: page.keys[e.id] for e in mine if e.id in page.keys})
+        cursor = page.cursor
+        if not page.more:
+            return events, keys
+
+
+def repair_main(argv: list[str], workspace: Any, *, out: TextIO | None = None) -> int:
+    """``warroom repair INCIDENT``: rebuild a damaged incident's journal from its good local
+    lines and the server's copy. The old journal is renamed aside, never deleted."""
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(
+        prog="warroom repair",
+        description="Rebuild an incident whose journal is damaged (corrupt lines, a symlink, "
+        "events that could not be saved) from its good lines and the sync server's copy.",
+    )
+    parser.add_argument("incident", help="incident id or short id")
+    parser.add_argument("--server", help="server URL (default: from `warroom login`)")
+    parser.add_argument("--local-only", action="store_true", help="rebuild from the local journal alone")
+    args = parser.parse_args(argv)
+    ref = args.incident.strip().lower()
+    known = [i.id for i in workspace.incidents()] + list(workspace.flags())
+    matches = sorted({i for i in known if i == ref or (len(ref) >= 4 and i.endswith(ref))})
+    if len(matches) != 1:
+        print(f"warroom repair: {'several incidents match' if matches else 'no incident'} {args.incident!r}", file=sys.stderr)
+        return 1
+    incident_id = matches[0]
+    events: list = []
+    if not args.local_only:
+        try:
+            engine = _engine_for(workspace, args.server)
+        except SyncConfigError as exc:
+            print(f"warroom repair: {exc} (or pass --local-only)", file=sys.stderr)
+            return 2
+        try:
+            events, keys = _server_events(engine.client, incident_id)
+        except SyncError as exc:
+            print(f"warroom repair: {exc}; nothing was changed", file=sys.stderr)
+            return 1
+        finally:
+            engine.client.close()
+        workspace.text_keys.add(keys)
+        engine.outbox.mark_synced(e.id for e in events)
+    moved = workspace.rebuild(incident_id, events)
+    state = workspace.get(incident_id)
+    print(f"rebuilt {short_id(incident_id)} ({state.event_count} events, {len(events)} from the server)", file=out)
+    if moved is not None:
+        print(f"the old journal is kept as {moved}", file=out)
     return 0
 
 
@@ -183,6 +244,7 @@ def try_push(workspace: Any, server: str | None = None) -> str | None:
     except Exception as exc:
         return f"saved locally; not synced ({exc})"
     try:
+        engine.ensure_key_registered()
         counts = engine.push_pending()
     except SyncUnavailable:
         return (

@@ -7,23 +7,31 @@ The document is::
 with every event as ``Event.model_dump(mode="json")``, in fold order (``(hlc, actor, id)``),
 keys sorted inside each event, two-space indentation and a trailing newline. Because the
 events are the source of truth, importing the document into an empty data dir and exporting
-again gives byte-identical JSON, and the folded state is identical too.
+again gives byte-identical JSON, and the folded state is identical too. When some entry
+texts are sealed, ``"text_keys"`` (event id → base64 key) carries the keys of those not
+purged, so the export stays lossless; an export holds them only when there are any.
+
+Signed events keep their signatures: whoever imports the file can check who wrote each one
+(``warroom import`` does, and refuses events that claim an author they cannot prove).
 
 Pure: text in, events out; reading and writing files is the CLI's job.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from warroom.domain.events import Event, parse_event
 from warroom.domain.ids import is_uuid
+from warroom.domain.text import unsafe_in
 
 FORMAT = "warroom-incident"
 VERSION = 1
-_DOCUMENT_KEYS = ("format", "version", "incident_id", "events")
+_DOCUMENT_KEYS = ("format", "version", "incident_id", "events", "text_keys")
 
 
 def _sorted_keys(value: Any) -> Any:
@@ -34,7 +42,9 @@ def _sorted_keys(value: Any) -> Any:
     return value
 
 
-def export_document(incident_id: str, events: Iterable[Event]) -> dict[str, Any]:
+def export_document(
+    incident_id: str, events: Iterable[Event], keys: Mapping[str, bytes] | None = None
+) -> dict[str, Any]:
     """The export as a JSON-ready dict (see ``export_json``)."""
     unique: dict[str, Event] = {}
     for event in events:
@@ -42,22 +52,36 @@ def export_document(incident_id: str, events: Iterable[Event]) -> dict[str, Any]
             raise ValueError(f"event {event.id} belongs to incident {event.incident_id}, not {incident_id}")
         unique[event.id] = event
     ordered = sorted(unique.values(), key=Event.order_key)
-    return {
+    document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "incident_id": incident_id,
         "events": [_sorted_keys(event.model_dump(mode="json")) for event in ordered],
     }
+    sealed_keys = {
+        e.id: base64.b64encode(keys[e.id]).decode("ascii")
+        for e in ordered
+        if keys is not None and "sealed" in e.payload and e.id in keys
+    }
+    if sealed_keys:
+        document["text_keys"] = sealed_keys
+    return document
 
 
-def export_json(incident_id: str, events: Iterable[Event]) -> str:
+def export_json(incident_id: str, events: Iterable[Event], keys: Mapping[str, bytes] | None = None) -> str:
     """Every event of the incident as a versioned JSON document (stable bytes)."""
-    document = export_document(incident_id, events)
+    document = export_document(incident_id, events, keys)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def import_json(text: str) -> list[Event]:
-    """The events of an export, fully validated, in fold order.
+    """The events of an export (see ``import_document``)."""
+    return import_document(text)[0]
+
+
+def import_document(text: str) -> tuple[list[Event], dict[str, bytes]]:
+    """The events of an export, fully validated, in fold order, and the keys of their sealed
+    texts.
 
     Raises ``ValueError`` with a sentence naming what is wrong: not JSON, not a warroom
     incident export, an unsupported version, an invalid event (with its index), events of
@@ -105,7 +129,19 @@ def import_json(text: str) -> list[Event]:
         events[event.id] = event
     if not any(event.kind == "incident.declared" for event in events.values()):
         raise ValueError("the export has no incident.declared event")
-    return sorted(events.values(), key=Event.order_key)
+    problem = unsafe_in([e.model_dump(mode="json") for e in events.values()], "events")
+    if problem:
+        raise ValueError(problem)
+    keys: dict[str, bytes] = {}
+    raw_keys = document.get("text_keys", {})
+    if not isinstance(raw_keys, dict):
+        raise ValueError('the export\'s "text_keys" is not an object')
+    for event_id, value in raw_keys.items():
+        try:
+            keys[event_id] = base64.b64decode(value, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise ValueError(f"text key of event {event_id} is not base64") from None
+    return sorted(events.values(), key=Event.order_key), keys
 
 
-__all__ = ["FORMAT", "VERSION", "export_document", "export_json", "import_json"]
+__all__ = ["FORMAT", "VERSION", "export_document", "export_json", "import_document", "import_json"]

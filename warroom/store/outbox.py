@@ -13,7 +13,10 @@ skipped.
 
 ``rejected.jsonl`` keeps events the server refused, with its reason. They stay in the journal
 and on screen; they are not retried until someone asks (``retry_rejected``), because the same
-event would be refused again.
+event would be refused again. Refusals that only wait on something still to arrive — the
+incident's declaration, the author's key (see ``WAITING_CODES``) — are different: those
+events are *waiting*, not rejected, and ``requeue_waiting`` sends them again on its own.
+An event the server turns out to have after all (it came in the feed) stops being rejected.
 
 The outbox reads the journal files itself (only the bytes added since its last look), so it
 sees events written by any process on this data dir and never touches the Workspace's
@@ -37,6 +40,9 @@ from warroom.domain.ids import is_uuid
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
 from warroom.store.journal import Journal, JournalError
+
+WAITING_CODES = frozenset({"unknown_incident", "unknown_key"})
+"""Rejection codes that mean "not yet" (mirrors ``warroom.wire.WAITING_CODES``)."""
 
 SYNCED_FILE_NAME = "synced-ids"
 REJECTED_FILE_NAME = "rejected.jsonl"
@@ -65,7 +71,7 @@ class _JournalTail:
 
     def read_new(self) -> list[Event]:
         try:
-            size = self.path.stat().st_size
+            size = os.lstat(self.path).st_size
         except FileNotFoundError:
             return []
         if size < self.size_seen:
@@ -112,6 +118,8 @@ class Outbox:
         self._synced: set[str] = set()
         self._synced_offset = 0
         self._rejected: dict[str, Rejection] = {}
+        self._waiting: dict[str, Rejection] = {}
+        self._waiting_events: dict[str, Event] = {}
         self._pending: dict[str, Event] = {}
         self._tails: dict[str, _JournalTail] = {}
         self.problems: list[str] = []
@@ -154,11 +162,16 @@ class Outbox:
                 continue
             if record.get("retry"):
                 self._rejected.pop(record["event_id"], None)
+                self._waiting.pop(record["event_id"], None)
                 continue
             try:
-                self._rejected[record["event_id"]] = Rejection(**record)
+                rejection = Rejection(**record)
             except TypeError:
                 continue
+            if rejection.code in WAITING_CODES:
+                self._waiting[rejection.event_id] = rejection
+            else:
+                self._rejected[rejection.event_id] = rejection
 
     # --- finding pending events -------------------------------------------------------------
 
@@ -182,7 +195,10 @@ class Outbox:
                 try:
                     found.extend(tail.read_new())
                 except JournalError as exc:
-                    problems.append(f"not sending from a damaged journal: {exc}")
+                    problems.append(f"not sending from an unusable journal: {exc}")
+                    continue
+                if tail.journal.damaged:
+                    problems.append(f"damaged journal (the other lines are sent): {tail.journal.damage_report()}")
             self.problems = problems
             with self._lock:
                 self._drain_inbox()
@@ -201,6 +217,9 @@ class Outbox:
     def _add_pending(self, events: Iterable[Event]) -> int:
         added = 0
         for event in events:
+            if event.id in self._waiting:
+                self._waiting_events[event.id] = event
+                continue
             if event.id in self._synced or event.id in self._rejected or event.id in self._pending:
                 continue
             self._pending[event.id] = event
@@ -247,8 +266,16 @@ class Outbox:
             for event_id in fresh:
                 self._synced.add(event_id)
                 self._pending.pop(event_id, None)
+            # The server has it after all (someone relayed it): no longer rejected or waiting.
+            settled = [i for i in fresh if i in self._rejected or i in self._waiting]
+            for event_id in settled:
+                self._rejected.pop(event_id, None)
+                self._waiting.pop(event_id, None)
+                self._waiting_events.pop(event_id, None)
             try:
                 _append_lines(self.synced_path, fresh)
+                if settled:
+                    _append_lines(self.rejected_path, (json.dumps({"event_id": i, "retry": True}) for i in settled))
             except OSError:
                 # Not fatal: the ids are known in memory; after a restart they are pushed
                 # again and come back as duplicates.
@@ -261,8 +288,12 @@ class Outbox:
             records = []
             for event, code, reason in rejections:
                 record = Rejection(event.id, event.incident_id, event.kind, code, reason, now)
-                self._rejected[event.id] = record
                 self._pending.pop(event.id, None)
+                if code in WAITING_CODES:
+                    self._waiting[event.id] = record
+                    self._waiting_events[event.id] = event
+                else:
+                    self._rejected[event.id] = record
                 records.append(record)
             try:
                 _append_lines(self.rejected_path, (json.dumps(asdict(r)) for r in records))
@@ -271,12 +302,37 @@ class Outbox:
             return records
 
     def rejections(self) -> list[Rejection]:
+        """Refused for good (until someone retries): left out of what people see."""
         with self._lock:
             return list(self._rejected.values())
 
     def rejected_count(self) -> int:
         with self._lock:
             return len(self._rejected)
+
+    def waiting(self) -> list[Rejection]:
+        """Refused for now, waiting on a declaration or a key; sent again automatically."""
+        with self._lock:
+            return list(self._waiting.values())
+
+    def waiting_count(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def requeue_waiting(self) -> int:
+        """Make waiting events pending again (their prerequisite may have arrived).
+        Returns how many."""
+        with self._lock:
+            ready = list(self._waiting_events)
+            for event_id in ready:
+                self._pending[event_id] = self._waiting_events.pop(event_id)
+                self._waiting.pop(event_id, None)
+            if ready:
+                try:
+                    _append_lines(self.rejected_path, (json.dumps({"event_id": i, "retry": True}) for i in ready))
+                except OSError:
+                    pass
+            return len(ready)
 
     def retry_rejected(self, event_ids: Iterable[str] | None = None) -> int:
         """Make rejected events pending again (e.g. after becoming IC). Returns how many."""

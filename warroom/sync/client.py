@@ -13,6 +13,8 @@ Every message is a sentence that says what happened and what to do.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import ssl
@@ -32,8 +34,11 @@ from warroom.wire import (
     FeedResponse,
     IncidentSummary,
     IncidentList,
+    KeyList,
     Outcome,
+    PublicKey,
     PushResponse,
+    UserList,
     WhoAmI,
 )
 
@@ -108,6 +113,8 @@ class FeedPage:
     cursor: str
     more: bool
     unreadable: list[str] = field(default_factory=list)
+    keys: dict[str, bytes] = field(default_factory=dict)
+    """Keys of sealed entry texts that came with the events, by event id."""
 
 
 class SyncClient:
@@ -168,9 +175,27 @@ class SyncClient:
     def incidents(self) -> list[IncidentSummary]:
         return IncidentList.model_validate(self._request("GET", "/v1/incidents")).incidents
 
-    def push(self, events: Sequence[Event]) -> PushResult:
-        """Send a batch (the caller keeps it within the server's limits)."""
-        body = b'{"events":[' + b",".join(e.model_dump_json().encode() for e in events) + b"]}"
+    def register_key(self, public_key: str) -> None:
+        """Register this person's public signing key with the server (idempotent)."""
+        self._request("POST", "/v1/keys", json={"public_key": public_key})
+
+    def public_keys(self) -> list[PublicKey]:
+        """Every registered public key (to check signatures, e.g. of an import)."""
+        return KeyList.model_validate(self._request("GET", "/v1/keys")).keys
+
+    def users(self) -> list[str]:
+        """The user names the server knows (people with a user or admin token)."""
+        return UserList.model_validate(self._request("GET", "/v1/users")).users
+
+    def push(self, events: Sequence[Event], keys: dict[str, bytes] | None = None) -> PushResult:
+        """Send a batch (the caller keeps it within the server's limits), with the keys of
+        its sealed texts."""
+        body = b'{"events":[' + b",".join(e.model_dump_json().encode() for e in events) + b"]"
+        if keys:
+            wanted = {e.id for e in events}
+            text_keys = {i: base64.b64encode(k).decode("ascii") for i, k in keys.items() if i in wanted}
+            body += b',"text_keys":' + json.dumps(text_keys).encode("ascii")
+        body += b"}"
         try:
             data = self._request(
                 "POST", "/v1/events", content=body, headers={"Content-Type": "application/json"}
@@ -194,12 +219,20 @@ class SyncClient:
         page = FeedResponse.model_validate(data)
         events: list[Event] = []
         unreadable: list[str] = []
+        keys: dict[str, bytes] = {}
         for item in page.events:
             try:
-                events.append(parse_event(item.event))
+                event = parse_event(item.event)
             except ValueError as exc:
                 unreadable.append(f"event at position {item.position}: {exc}")
-        return FeedPage(events=events, cursor=page.cursor, more=page.more, unreadable=unreadable)
+                continue
+            events.append(event)
+            if item.text_key:
+                try:
+                    keys[event.id] = base64.b64decode(item.text_key, validate=True)
+                except binascii.Error:
+                    pass  # without it the text reads as unavailable; the event still counts
+        return FeedPage(events=events, cursor=page.cursor, more=page.more, unreadable=unreadable, keys=keys)
 
     # --- plumbing --------------------------------------------------------------------------
 

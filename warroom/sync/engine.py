@@ -17,12 +17,10 @@ not thread-safe. Status changes go to ``on_status(SyncStatus)`` from the engine'
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,86 +36,13 @@ from warroom.sync.client import (
     SyncUnauthorized,
     SyncUnavailable,
 )
+from warroom.sync.status import Backoff, PullCounts, PushCounts, SyncCounts, SyncStatus
 from warroom.wire import DEFAULT_HOLD_SECONDS, MAX_BATCH_EVENTS, MAX_BODY_BYTES, Outcome
+
+__all__ = ["Backoff", "PullCounts", "PushCounts", "SyncCounts", "SyncEngine", "SyncStatus"]
 
 # Leave room for the envelope and JSON punctuation under the server's 1 MiB body limit.
 _BATCH_BYTES = MAX_BODY_BYTES - 64 * 1024
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What a header shows about sync. Immutable: compare two to see if anything changed."""
-
-    server: str
-    online: bool
-    since: datetime | None
-    """When the current online/offline state began; None before the first contact."""
-    pending: int
-    """Events journalled here that the server does not have yet."""
-    rejected: int
-    """Events the server refused (kept locally; see ``SyncEngine.rejections()``)."""
-    last_error: str | None = None
-    """The latest failure, as a sentence; cleared by the next success."""
-    last_rejection: str | None = None
-    """The newest rejection's reason, e.g. who may resolve the incident."""
-    user: str | None = None
-    """Who the server says we are (``/v1/whoami``)."""
-    warning: str | None = None
-    """A standing problem, e.g. the token's user differs from the name we record as."""
-
-    @property
-    def summary(self) -> str:
-        """One short line, e.g. ``online · 3 pending · 1 rejected``."""
-        parts = ["online" if self.online else ("offline" if self.since else "connecting")]
-        if self.pending:
-            parts.append(f"{self.pending} pending")
-        if self.rejected:
-            parts.append(f"{self.rejected} rejected")
-        return " · ".join(parts)
-
-
-@dataclass
-class PushCounts:
-    sent: int = 0
-    accepted: int = 0
-    duplicate: int = 0
-    rejected: int = 0
-    pending: int = 0
-    """Still pending afterwards."""
-    new_rejections: list[Rejection] | None = None
-
-
-@dataclass
-class PullCounts:
-    received: int = 0
-    more: bool = False
-    reset: bool = False
-    """The server's database changed (HTTP 410): the feed restarts and everything is re-sent."""
-
-
-@dataclass
-class SyncCounts:
-    push: PushCounts
-    received: int = 0
-
-
-class Backoff:
-    """Exponential backoff with jitter: waits grow 2x per failure up to ``cap``; each wait is
-    drawn from the upper half of its range so clients that failed together spread out."""
-
-    def __init__(self, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None) -> None:
-        self.base = base
-        self.cap = cap
-        self.failures = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        ceiling = min(self.cap, self.base * 2 ** (self.failures - 1))
-        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class SyncEngine:
@@ -135,6 +60,7 @@ class SyncEngine:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         scan_interval: float = 2.0,
+        waiting_retry_seconds: float = 5.0,
     ) -> None:
         self.workspace = workspace
         self.client = client
@@ -148,6 +74,9 @@ class SyncEngine:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.scan_interval = scan_interval
+        self.waiting_retry_seconds = waiting_retry_seconds
+        self._last_requeue = time.monotonic()
+        self._requeue_now = threading.Event()
         self._status_lock = threading.Lock()
         self._pull_lock = threading.Lock()  # one feed reader at a time (cursor consistency)
         self._status = SyncStatus(
@@ -162,6 +91,7 @@ class SyncEngine:
         self._push_wake = threading.Event()
         self._pull_wake = threading.Event()
         self._listening = False
+        self._identity_stale = False
 
     @classmethod
     def from_config(
@@ -190,6 +120,7 @@ class SyncEngine:
                 self._status,
                 pending=self.outbox.pending_count(),
                 rejected=self.outbox.rejected_count(),
+                waiting=self.outbox.waiting_count(),
             )
 
     def rejections(self) -> list[Rejection]:
@@ -224,6 +155,7 @@ class SyncEngine:
                 self._status,
                 pending=self.outbox.pending_count(),
                 rejected=self.outbox.rejected_count(),
+                waiting=self.outbox.waiting_count(),
             )
             if status == self._emitted:
                 return
@@ -239,8 +171,15 @@ class SyncEngine:
         """Send everything pending, in batches within the server's limits.
 
         On ``SyncUnavailable`` it retries up to ``retries`` times with exponential backoff
-        (interrupted by ``stop``), then re-raises. Rejected events are recorded, not raised."""
+        (interrupted by ``stop``), then re-raises. Rejected events are recorded, not raised.
+        Waiting events (their declaration or key had not arrived) go again when something
+        new came from the server, or every ``waiting_retry_seconds``."""
         self.outbox.scan()
+        due = time.monotonic() - self._last_requeue >= self.waiting_retry_seconds
+        if self._requeue_now.is_set() or due:
+            self._requeue_now.clear()
+            self._last_requeue = time.monotonic()
+            self.outbox.requeue_waiting()
         counts = PushCounts(new_rejections=[])
         backoff = Backoff(self.backoff_base, self.backoff_cap)
         while True:
@@ -248,8 +187,9 @@ class SyncEngine:
             if not batches:
                 break
             batch = batches[0]
+            keys = self._text_keys().keys_for(e.id for e in batch) if self._text_keys() is not None else None
             try:
-                result = self.client.push(batch)
+                result = self.client.push(batch, keys)
             except SyncUnavailable as exc:
                 self._went_offline(str(exc))
                 if backoff.failures >= retries or (stop is not None and stop.is_set()):
@@ -280,6 +220,11 @@ class SyncEngine:
             if r.id in by_id
         ]
         records = self.outbox.mark_rejected(refused) if refused else []
+        if any(code == "unknown_key" and event.actor == getattr(self.workspace, "actor", None) for event, code, _ in refused):
+            # Our own key is not known there (a server restored from an older backup):
+            # register it again, and send the waiting events at once.
+            self.ensure_key_registered(force=True)
+            self._requeue_now.set()
         counts.sent += len(batch)
         counts.accepted += result.count(Outcome.ACCEPTED)
         counts.duplicate += result.count(Outcome.DUPLICATE)
@@ -307,9 +252,10 @@ class SyncEngine:
                 raise
             except SyncCursorGone as exc:
                 # Another database (restored or replaced): read it from the start and make
-                # sure it gets everything we have.
+                # sure it gets everything we have (our key too).
                 self.cursor.save(None)
                 self.outbox.reset_synced()
+                self._identity_stale = True
                 self._update(last_error=str(exc))
                 self._push_wake.set()
                 return PullCounts(more=True, reset=True)
@@ -324,7 +270,13 @@ class SyncEngine:
                 # these as pending. (Marking is harmless if the ingest then fails: the server
                 # does have them, and the cursor is not advanced, so they come again.)
                 self.outbox.mark_synced(e.id for e in page.events)
+                keys = self._text_keys()
+                if page.keys and keys is not None:
+                    keys.add(page.keys)  # before the events: a folded entry opens at once
                 self._apply(page.events)
+                # Something arrived (a declaration, perhaps): waiting events may go now.
+                self._requeue_now.set()
+                self._push_wake.set()
             if page.unreadable:
                 self._update(
                     warning=f"{len(page.unreadable)} event(s) from the server need a newer "
@@ -336,6 +288,7 @@ class SyncEngine:
 
     def sync_once(self) -> SyncCounts:
         """Push the outbox, then pull the feed until nothing more is waiting."""
+        self.ensure_key_registered()
         counts = SyncCounts(push=self.push_pending())
         reset = False
         while True:
@@ -344,8 +297,12 @@ class SyncEngine:
             reset = reset or pulled.reset
             if not pulled.more:
                 break
-        if reset:
-            # A new or restored server database: it needs what we have, too.
+        if reset or (counts.received and self.outbox.waiting_count()):
+            # A new or restored server database: it needs what we have, too. (Or events
+            # waiting on a declaration that has just come in.)
+            if reset:
+                self.ensure_key_registered(force=True)
+            self._requeue_now.set()
             again = self.push_pending()
             push = counts.push
             push.sent += again.sent
@@ -372,9 +329,37 @@ class SyncEngine:
         """Read the whole feed again from the start (ingesting is idempotent)."""
         self.cursor.save(None)
 
+    def _text_keys(self):
+        return getattr(self.workspace, "text_keys", None)
+
+    def ensure_key_registered(self, *, force: bool = False, known: list[str] | None = None) -> bool:
+        """Register this person's public signing key with the server once (a marker file
+        remembers it; ``force`` asks again, e.g. after a restore). Never raises: without a
+        registered key the server still takes events pushed by their author, and other
+        people's relays of them wait. Returns True when the server has the key."""
+        signer = getattr(self.workspace, "signer", None)
+        if signer is None:
+            return False
+        marker = self.state_dir / f"key-{signer.key_id}"
+        if known is not None:
+            force = force or signer.key_id not in known
+        if marker.exists() and not force:
+            return True
+        try:
+            self.client.register_key(signer.public_key_text)
+        except SyncError:
+            return False
+        try:
+            marker.touch()
+        except OSError:
+            pass
+        return True
+
     def check_identity(self) -> None:
         """Ask the server who we are; warn when events would be refused for their actor."""
         me = self.client.whoami()
+        if me.auth_required and me.user:
+            self.ensure_key_registered(known=me.key_ids)
         warning = None
         actor = getattr(self.workspace, "actor", None)
         if me.auth_required and not me.admin and me.user and actor and me.user != actor:
@@ -434,7 +419,8 @@ class SyncEngine:
             self._push_wake.clear()
             delay = self.scan_interval
             try:
-                if not identity_checked:
+                if not identity_checked or self._identity_stale:
+                    self._identity_stale = False
                     self.check_identity()
                     identity_checked = True
                     self._went_online()
