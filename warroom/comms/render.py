@@ -18,6 +18,7 @@ from warroom.domain.models import (
     Incident,
     format_duration,
 )
+from warroom.domain.text import safe
 from warroom.comms.templates import Template, fill
 from warroom.domain.records import Verdict
 
@@ -120,4 +121,6 @@ def placeholder_values(incident: Incident, now: datetime, cadence_overrides: dic
 
 
 def render(template: Template, incident: Incident, now: datetime, cadence_overrides: dict[str, int] | None = None) -> str:
-    return fill(template.body, placeholder_values(incident, now, cadence_overrides))
+    """The template filled from live state; never a terminal control character in it (the
+    text goes to a terminal, a clipboard and other people's chat windows)."""
+    return safe(fill(template.body, placeholder_values(incident, now, cadence_overrides)))

@@ -28,6 +28,7 @@ import re
 from datetime import datetime, timezone, tzinfo
 from typing import Literal
 
+from warroom.domain.text import safe
 from warroom.domain.ids import short_id
 from warroom.domain.metrics import IncidentMetrics, incident_metrics
 from warroom.domain.models import (
@@ -97,8 +98,12 @@ _BLOCK_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$)|-(?=-)|\d{1,9}(?=[
 
 
 def escape_inline(text: str) -> str:
-    """Plain text as GitHub Markdown that renders as typed, on one line (see above)."""
-    text = text.strip()
+    """Plain text as GitHub Markdown that renders as typed, on one line (see above).
+    Control characters and escapes come out as visible symbols: the file will be read in
+    terminals and pasted into chats."""
+    if "\r" in text:
+        text = _NEWLINES.sub("\n", text)
+    text = safe(text.strip())
     if not _NEEDS_ESCAPE.search(text):
         return text
     text = text.translate(_TRANSLATE)
