@@ -1,4 +1,4 @@
-"""``warroom list | declare | log | set | assign | amend | redact | show``: incidents from a
+"""``warroom list | declare | log | set | assign | amend | redact | void | purge | show``: incidents from a
 plain shell. Each command opens the desk, asks it for the change, journals it and tries one
 push to the sync server."""
 
@@ -70,6 +70,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     redact.add_argument("incident")
     redact.add_argument("entry")
     redact.add_argument("--reason", required=True)
+
+    void = sub.add_parser("void", help="admin: take an accepted event out of the incident (the log keeps it)")
+    add_common_options(void)
+    void.add_argument("incident")
+    void.add_argument("event", help="the event's id or short id (an automatic entry's id is its event's)")
+    void.add_argument("--reason", required=True)
+
+    purge = sub.add_parser("purge", help="admin: destroy a redacted entry's text everywhere")
+    add_common_options(purge)
+    purge.add_argument("incident")
+    purge.add_argument("entry")
+    purge.add_argument("--reason", required=True)
 
     show = sub.add_parser("show", help="an incident's state and timeline, oldest first")
     add_common_options(show)
@@ -189,6 +201,14 @@ def cmd_redact(args) -> int:
     return _change(args, lambda desk: desk.redact(args.incident, args.entry, args.reason))
 
 
+def cmd_void(args) -> int:
+    return _change(args, lambda desk: desk.void(args.incident, args.event, args.reason))
+
+
+def cmd_purge(args) -> int:
+    return _change(args, lambda desk: desk.purge(args.incident, args.entry, args.reason))
+
+
 def cmd_show(args) -> int:
     from warroom.domain.ids import short_id
     from warroom.domain.models import format_duration
@@ -230,4 +250,6 @@ COMMANDS = {
     "amend": cmd_amend,
     "redact": cmd_redact,
     "show": cmd_show,
+    "void": cmd_void,
+    "purge": cmd_purge,
 }

@@ -175,6 +175,20 @@ class Desk:
     def redact(self, incident_ref: str, entry_ref: str, reason: str) -> list[Event]:
         return [commands.redact_entry(self.workspace.factory, self.get(incident_ref), entry_ref, reason)]
 
+    def purge(self, incident_ref: str, entry_ref: str, reason: str) -> list[Event]:
+        """Admins: destroy a redacted entry's text on the server and every client."""
+        return [commands.purge_entry(self.workspace.factory, self.get(incident_ref), entry_ref, reason)]
+
+    def void(self, incident_ref: str, event_ref: str, reason: str) -> list[Event]:
+        """Admins: take an accepted event out of the incident (the log keeps it)."""
+        from warroom.domain.ids import matches_ref
+
+        incident = self.get(incident_ref)
+        found = [e for e in self.workspace.events(incident.id) if matches_ref(e.id, event_ref)]
+        if len(found) != 1:
+            raise DomainError(f"{'several events match' if found else 'no event'} {event_ref!r} in this incident")
+        return [commands.void_event(self.workspace.factory, incident, found[0], reason)]
+
     # --- severity, status, roles -----------------------------------------------------------
 
     def update(

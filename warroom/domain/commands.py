@@ -30,8 +30,10 @@ from warroom.domain.events import (
     StepUnticked,
     EntryAmended,
     EntryLogged,
+    EntryPurged,
     EntryRedacted,
     Event,
+    EventVoided,
     IncidentDeclared,
     IncidentUpdated,
     Payload,
@@ -267,6 +269,29 @@ def redact_entry(factory: EventFactory, incident: Incident, entry_id: str, reaso
     if entry.redacted:
         raise DomainError("this entry is already redacted")
     return factory.make(incident.id, _payload(EntryRedacted, entry_id=entry.id, reason=reason))
+
+
+def purge_entry(factory: EventFactory, incident: Incident, entry_id: str, reason: str) -> Event:
+    """An admin destroys the keys of a redacted entry's texts, everywhere (the server keeps
+    the authority: it refuses this from anyone but an admin)."""
+    entry = incident.entry(entry_id)
+    if entry is None:
+        raise DomainError(f"no entry {entry_id!r} in this incident")
+    if not entry.redacted:
+        raise DomainError("only a redacted entry can be purged: redact it first")
+    if any(r.redaction and r.text.startswith("purged:") for r in entry.revisions):
+        raise DomainError("this entry is already purged")
+    return factory.make(incident.id, _payload(EntryPurged, entry_id=entry.id, reason=reason))
+
+
+def void_event(factory: EventFactory, incident: Incident, target: Event, reason: str) -> Event:
+    """An admin takes an accepted event out of the fold (say one stamped far in the future);
+    the log keeps both."""
+    if target.incident_id != incident.id:
+        raise DomainError("that event belongs to another incident")
+    if target.kind == "event.voided":
+        raise DomainError("a void cannot be voided; record the change again instead")
+    return factory.make(incident.id, _payload(EventVoided, event_id=target.id, reason=reason))
 
 
 # --- checklists ----------------------------------------------------------------------------
