@@ -230,7 +230,7 @@ class WarRoomApp(
             self.notify(warning, title="Journal repaired", severity="warning", timeout=15)
         if errors:
             banner = self.query_one("#load-errors", Static)
-            banner.update("⚠ Not loaded (nothing was changed): " + " | ".join(errors))
+            banner.update("⚠ Damaged journals (nothing was deleted; run warroom repair): " + " | ".join(errors))
             banner.add_class("-shown")
         if self._poll_journals:
             self.set_interval(JOURNAL_POLL_SECONDS, self._poll)

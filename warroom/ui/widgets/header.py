@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from warroom.domain.text import safe_line
 from warroom.domain.models import Incident, format_duration
 from warroom.ui.styles import overdue_style, severity_badge, status_text
 
@@ -78,7 +79,8 @@ class HeaderBar(Widget):
             line.append_text(status_text(incident.status))
             line.append("  ")
             room = max(8, self.size.width - line.cell_len - right.cell_len - 1)
-            title = incident.title if len(incident.title) <= room else incident.title[: room - 1] + "…"
+            title = safe_line(incident.title)
+            title = title if len(title) <= room else title[: room - 1] + "…"
             line.append(title, style="bold")
         padding = self.size.width - line.cell_len - right.cell_len
         if padding > 0:

@@ -7,6 +7,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from warroom.domain.text import safe_line
 from warroom.domain.ids import short_id
 from warroom.domain.models import Incident
 from warroom.ui.styles import STATUS_GLYPHS, severity_badge
@@ -54,7 +55,7 @@ class IncidentList(OptionList):
             label = Text(no_wrap=True, overflow="ellipsis")
             label.append_text(severity_badge(incident.severity))
             label.append(f" {STATUS_GLYPHS[incident.status]} ")
-            label.append(incident.title, style="" if incident.is_active else "dim strike")
+            label.append(safe_line(incident.title), style="" if incident.is_active else "dim strike")
             label.append(f" {short_id(incident.id)}", style="dim")
             options.append(Option(label, id=incident.id))
             ids.append(incident.id)

@@ -8,6 +8,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from warroom.domain.text import safe_name
 from warroom.domain.models import CORE_ROLES, INCIDENT_COMMANDER, COMMS_LEAD, SCRIBE, TECH_LEAD, Incident
 
 SHORT_ROLE_NAMES = {INCIDENT_COMMANDER: "IC", TECH_LEAD: "Tech", COMMS_LEAD: "Comms", SCRIBE: "Scribe"}
@@ -70,16 +71,16 @@ class RosterList(OptionList):
         roles = list(CORE_ROLES) + [r for r in incident.roles if r not in CORE_ROLES]
         # Narrow panes (80x24) get the short names people say out loud: IC, Tech, Comms.
         short = self.size.width < 44
-        labels = {r: (SHORT_ROLE_NAMES.get(r, r) if short else r) for r in roles}
+        labels = {r: safe_name(SHORT_ROLE_NAMES.get(r, r) if short else r) for r in roles}
         width = max(len(label) for label in labels.values())
         for role in roles:
             person = incident.roles.get(role)
             label = Text(no_wrap=True, overflow="ellipsis")
             label.append(f"{labels[role]:<{width}} ", style="bold" if person else "dim")
-            label.append(person or "— unassigned", style="" if person else "dim italic")
+            label.append(safe_name(person) if person else "— unassigned", style="" if person else "dim italic")
             previous = [c.old for c in incident.role_history if c.role == role and c.old]
             if previous:
-                label.append(f"  (was {previous[-1]})", style="dim")
+                label.append(f"  (was {safe_name(previous[-1])})", style="dim")
             self.add_option(Option(label, id=role))
         if highlighted is not None and highlighted < self.option_count:
             self.highlighted = highlighted

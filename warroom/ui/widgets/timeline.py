@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from warroom.domain.text import safe, safe_line, safe_name
 from warroom.domain.ids import short_id
 from warroom.domain.models import TimelineEntry
 from warroom.domain.timeline_filter import TimelineFilter
@@ -239,12 +240,13 @@ class TimelineView(ScrollView, can_focus=True):
             # Every row has the kind column (automatic ones too), so authors line up.
             line.append(f"{entry.kind.value:<12}", style=style)
         actor_width = 12 if width >= 70 else 8
-        actor = entry.actor if len(entry.actor) <= actor_width else entry.actor[: actor_width - 1] + "…"
+        actor = safe_name(entry.actor)  # again at the output: the state is already clean
+        actor = actor if len(actor) <= actor_width else actor[: actor_width - 1] + "…"
         line.append(f"{actor:<{actor_width}} ", style=self.get_component_rich_style("timeline--actor"))
         if entry.redacted:
-            line.append(f"[redacted by {entry.revisions[-1].actor}]", style=self.get_component_rich_style("timeline--meta"))
+            line.append(f"[redacted by {safe_name(entry.revisions[-1].actor)}]", style=self.get_component_rich_style("timeline--meta"))
         else:
-            line.append(entry.text.replace("\n", " ⏎ "), style=style if entry.kind.is_automatic else Style())
+            line.append(safe_line(entry.text), style=style if entry.kind.is_automatic else Style())
             if self._filter.words:
                 line.highlight_words(self._filter.words, self.get_component_rich_style("timeline--match"), case_sensitive=False)
             if entry.amended:
@@ -327,7 +329,7 @@ def describe_entry(entry: TimelineEntry, *, local_time: bool = False) -> Text:
     zone = "" if local_time else "Z"
     text = Text()
     text.append(f"{at:%Y-%m-%d %H:%M:%S}{zone} ", style="bold")
-    text.append(f"{entry.kind.value} by {entry.actor}", style="italic")
+    text.append(f"{entry.kind.value} by {safe_name(entry.actor)}", style="italic")
     if entry.backdated:
         logged = entry.logged_at.astimezone() if local_time else entry.logged_at
         text.append(f" · backdated, logged {logged:%H:%M:%S}{zone}", style="dim")
@@ -335,7 +337,7 @@ def describe_entry(entry: TimelineEntry, *, local_time: bool = False) -> Text:
         text.append(f" · {len(entry.revisions) - 1} revision(s), enter for history", style="dim")
     text.append(f" · {short_id(entry.id)}\n", style="dim")
     if entry.redacted:
-        text.append(f"[redacted: {entry.revisions[-1].text}]", style="italic")
+        text.append(f"[redacted: {safe(entry.revisions[-1].text)}]", style="italic")
     else:
-        text.append(entry.text)
+        text.append(safe(entry.text))
     return text
