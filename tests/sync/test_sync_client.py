@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from warroom.domain.sealing import unseal
 from warroom.domain.commands import declare, log_entry
 from warroom.domain.models import Severity
 from warroom.store import sync_state
@@ -178,10 +180,16 @@ def test_engine_push_records_outcomes_from_a_mock_server(tmp_path):
     workspace = workspace_with_events(tmp_path, 3)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        events = json.loads(request.content)["events"]
+        body = json.loads(request.content)
+        events = body["events"]
         results = []
         for index, event in enumerate(events):
-            if event["kind"] == "entry.logged" and event["payload"]["text"] == "note 1":
+            text = None
+            if event["kind"] == "entry.logged":
+                # Sealed text travels with its key, so the server can serve it (and shred it).
+                key = base64.b64decode(body["text_keys"][event["id"]])
+                text = unseal(event["id"], event["payload"]["sealed"], key)
+            if text == "note 1":
                 results.append({"index": index, "id": event["id"], "status": "rejected",
                                 "code": "forbidden", "reason": "only the IC"})
             else:
