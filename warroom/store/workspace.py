@@ -276,9 +276,11 @@ class Workspace:
                 if incident_id in self._broken:
                     raise DomainError(self._broken[incident_id])
             sealer = self.factory.sealer
+            keys_synced = None
             if sealer is not None:
-                # The keys first: a journalled entry must never be without its key.
-                self.text_keys.add(sealer.take(e.id for e in events))
+                # The keys are written first, and their fsync overlaps the journal's: the
+                # entry is reported saved only once both are on disk.
+                _, keys_synced = self.text_keys.add_started(sealer.take(e.id for e in events))
             for incident_id, batch in by_incident.items():
                 journal = self._journals.get(incident_id)
                 if journal is None:
@@ -288,6 +290,9 @@ class Workspace:
                 except JournalUnusable as exc:
                     self._broken[incident_id] = str(exc)
                     raise DomainError(str(exc)) from None
+                if keys_synced is not None:
+                    keys_synced()
+                    keys_synced = None
                 self._journals[incident_id] = journal
                 folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id, self.text_keys))
                 folder.add_many(batch)
