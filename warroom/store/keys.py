@@ -319,6 +319,7 @@ class TextKeyStore(Mapping[str, bytes]):
             ids = [i for i in dict.fromkeys(event_ids) if is_uuid(i) and i not in self._purged]
             if not ids:
                 return []
+            had = [i for i in ids if i in self._keys]
             lock = self._file_lock()
             try:
                 fd = os.open(self.purged_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
@@ -329,7 +330,6 @@ class TextKeyStore(Mapping[str, bytes]):
                     os.close(fd)
                 self.refresh()
                 gone = set(ids)
-                had = [i for i in ids if i in self._keys]
                 keep = {i: k for i, k in self._keys.items() if i not in gone}
                 atomic_write(
                     self.path,
