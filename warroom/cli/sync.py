@@ -81,8 +81,10 @@ def login_main(argv: list[str], *, stdin: TextIO | None = None) -> int:
     if not who.auth_required:
         print(f"Logged in to {url}. Warning: that server runs WITHOUT authentication.")
         return 0
-    role = " (admin)" if who.admin else ""
+    role = " (admin)" if who.admin else (" (alert intake)" if who.role == "intake" else "")
     print(f"Logged in to {url} as {who.user}{role}. Token saved to {token_file()}.")
+    if who.user and who.role != "intake":
+        _register_signing_key(url, token, who.user, who.key_ids)
     local = _local_user_name()
     if local and who.user and local != who.user and not who.admin:
         print(
@@ -91,6 +93,27 @@ def login_main(argv: list[str], *, stdin: TextIO | None = None) -> int:
             "in config.toml)."
         )
     return 0
+
+
+def _register_signing_key(url: str, token: str, user: str, known: list[str]) -> None:
+    """Make (once) and register this person's signing key, so the server can check that
+    the events relayed in their name are theirs."""
+    from warroom.store.keys import KeyFileError, load_signer
+
+    try:
+        signer = load_signer(user)
+    except KeyFileError as exc:
+        print(f"warning: {exc}")
+        return
+    if signer is None or signer.key_id in known:
+        return
+    try:
+        with SyncClient(url, token) as client:
+            client.register_key(signer.public_key_text)
+    except SyncError as exc:
+        print(f"warning: your signing key was not registered ({exc}); warroom tries again when it syncs")
+        return
+    print(f"Registered your signing key {signer.key_id}.")
 
 
 def _engine_for(workspace: Any, server: str | None) -> SyncEngine:
