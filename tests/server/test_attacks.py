@@ -35,10 +35,7 @@ from warroom.domain.ids import uuid7
 from warroom.domain.models import Severity, Status
 from warroom.store.keys import load_signer
 
-try:
-    from serverproc import ServerProcess, all_server_events
-except ImportError:  # tests/ collected as a package
-    from tests.serverproc import ServerProcess, all_server_events
+from serverproc import ServerProcess, all_server_events
 
 HTTP = httpx.Client(timeout=30)
 ESC = "\x1b"
