@@ -91,12 +91,13 @@ class ServerProcess:
         """The server's database, opened by the test (close it after use)."""
         return open_store(self.db or self.db_path, dedupe=None)
 
-    def add_token(self, name: str, *, admin: bool = False) -> str:
-        """Create a token directly in the database (works whether or not it is running)."""
+    def add_token(self, name: str, *, admin: bool = False, role: str | None = None) -> str:
+        """Create a token directly in the database (works whether or not it is running);
+        ``role`` is user, admin or intake."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         store = self.open_store()
         try:
-            return create_token(store, name, admin=admin)
+            return create_token(store, name, admin=admin, role=role)
         finally:
             store.close()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from serverproc import ServerProcess
 
-USERS = ("alice", "bob", "carol", "alertmanager")
+USERS = ("alice", "bob", "carol", "erin", "alertmanager")
 ADMINS = ("root",)
 
 

@@ -50,6 +50,9 @@ OPERATIONS = [
     ("POST", "/v1/events"),
     ("GET", "/v1/feed"),
     ("POST", "/v1/hooks/alertmanager"),
+    ("POST", "/v1/keys"),
+    ("GET", "/v1/keys"),
+    ("GET", "/v1/users"),
 ]
 
 
@@ -115,6 +118,7 @@ def test_schemathesis_sees_every_operation(api_schema):
 RUNS = [(m, p, "positive") for m, p in OPERATIONS] + [
     ("POST", "/v1/events", "negative"),
     ("GET", "/v1/feed", "negative"),
+    ("POST", "/v1/keys", "negative"),
 ]
 
 

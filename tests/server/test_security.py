@@ -206,10 +206,12 @@ def test_login_writes_the_token_0600_even_over_a_loose_old_file(server, tmp_path
     sync_state.token_file().write_text("old-token\n")
     sync_state.token_file().chmod(0o644)  # left loose by hand, or by an old version
 
-    assert login_main([server.url, "--token", "-"], stdin=io.StringIO(server.tokens["bob"] + "\n")) == 0
+    # erin: logging in registers her signing key, after which the server takes only signed
+    # events in her name; the other tests push unsigned ones for alice, bob and carol.
+    assert login_main([server.url, "--token", "-"], stdin=io.StringIO(server.tokens["erin"] + "\n")) == 0
     assert mode(sync_state.token_file()) == 0o600
-    assert sync_state.token_file().read_text().strip() == server.tokens["bob"]
-    assert sync_state.resolve_token() == server.tokens["bob"]
+    assert sync_state.token_file().read_text().strip() == server.tokens["erin"]
+    assert sync_state.resolve_token() == server.tokens["erin"]
     leftovers = [p.name for p in config_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == []  # no temp file with the token left behind
 
@@ -219,7 +221,7 @@ def test_login_into_a_new_config_dir_creates_it_private(server, tmp_path, monkey
     from warroom.cli.sync import login_main
 
     monkeypatch.setenv("WARROOM_CONFIG_DIR", str(tmp_path / "fresh" / "config"))
-    assert login_main([server.url, "--token", "-"], stdin=io.StringIO(server.tokens["carol"] + "\n")) == 0
+    assert login_main([server.url, "--token", "-"], stdin=io.StringIO(server.tokens["erin"] + "\n")) == 0
     assert mode(sync_state.token_file()) == 0o600
     assert mode(sync_state.token_file().parent) == 0o700
 
@@ -426,7 +428,7 @@ def test_the_commander_and_admins_may_and_a_handover_moves_the_right(server, inc
     state = server_state(server, incident_id)
     admin_moves = [update(root, state, status=Status.RESOLVED), assign_role(root, state, "ic", "carol")]
     assert [r["status"] for r in results_of(push(server, "root", admin_moves))] == ["accepted", "accepted"]
-    # An admin may also push on someone's behalf (e.g. importing their notes).
-    assert push(server, "root", [log_entry(alice, state, "imported by root")]).status_code == 200
+    # But an admin cannot write in someone else's name (an import, say): no signature, no.
+    assert push(server, "root", [log_entry(alice, state, "imported by root")]).status_code == 403
     final = server_state(server, incident_id)
     assert (final.commander, final.status) == ("carol", Status.RESOLVED)

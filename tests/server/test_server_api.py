@@ -83,6 +83,8 @@ def test_whoami_names_the_token_owner(server):
         "user": "bob",
         "admin": False,
         "auth_required": True,
+        "role": "user",
+        "key_ids": [],
     }
     assert HTTP.get(f"{server.url}/v1/whoami", headers=auth(server, "root")).json()["admin"] is True
 
@@ -132,17 +134,34 @@ def test_same_id_with_different_content_is_a_conflict(server):
     assert result["status"] == "rejected" and result["code"] == "conflict"
 
 
-def test_actor_must_match_the_token_unless_admin(server):
+def test_an_unsigned_event_is_taken_only_from_its_authors_token_admins_included(server):
     made, events = declared_incident(server)
     state = fold_incident(events[0].incident_id, events)
-    as_alice = log_entry(made, state, "signed by alice")
-    response = push(server, "bob", [as_alice])
-    assert response.status_code == 403  # every event refused for authorization
-    result = response.json()["detail"]["results"][0]
-    assert result["code"] == "forbidden" and "'alice'" in result["reason"] and "'bob'" in result["reason"]
-    admin_push = push(server, "root", [as_alice])
-    assert admin_push.status_code == 200
-    assert admin_push.json()["results"][0]["status"] == "accepted"
+    as_alice = log_entry(made, state, "written by alice")
+    for other in ("bob", "root"):
+        response = push(server, other, [as_alice])
+        assert response.status_code == 403  # every event refused for authorization
+        result = response.json()["detail"]["results"][0]
+        assert result["code"] == "forbidden" and "'alice'" in result["reason"] and f"'{other}'" in result["reason"]
+    assert push(server, "alice", [as_alice]).json()["results"][0]["status"] == "accepted"
+
+
+def test_a_signed_event_is_taken_from_anyone_once_its_key_is_registered(server):
+    from warroom.domain.signing import Signer
+
+    signer, _ = Signer.generate()
+    carol = EventFactory("carol", SystemClock(), HybridClock(SystemClock(), "c0c0c0c0"), signer=signer)
+    events = declare(carol, title="Relayed", severity=Severity.SEV3)
+    first = push(server, "bob", events).json()["results"]
+    assert [r["code"] for r in first] == ["unknown_key", "unknown_key"]  # waits, not refused
+    registered = HTTP.post(f"{server.url}/v1/keys", json={"public_key": signer.public_key_text}, headers=auth(server, "carol"))
+    assert registered.status_code == 200 and signer.key_id in [k["key_id"] for k in registered.json()["keys"]]
+    assert [r["status"] for r in push(server, "bob", events).json()["results"]] == ["accepted", "accepted"]
+    taken = HTTP.post(f"{server.url}/v1/keys", json={"public_key": signer.public_key_text}, headers=auth(server, "bob"))
+    assert taken.status_code == 403  # carol's key cannot become bob's
+    unsigned = log_entry(EventFactory("carol", SystemClock(), HybridClock(SystemClock(), "c1")), fold_incident(events[0].incident_id, events), "x")
+    refused = push(server, "carol", [unsigned]).json()["detail"]["results"][0]
+    assert "signs their events" in refused["reason"]  # once carol signs, unsigned is not hers
 
 
 def test_only_the_commander_or_an_admin_may_resolve_or_hand_over(server):

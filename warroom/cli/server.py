@@ -2,7 +2,7 @@
 
     warroom server [--data-dir D | --db postgresql://…] [--host 127.0.0.1] [--port 8765]
                    [--insecure-no-auth] [--alert-severity-map FILE.toml]
-    warroom server token add NAME [--admin] [--data-dir D | --db URL]
+    warroom server token add NAME [--admin | --intake] [--data-dir D | --db URL]
     warroom server token list [--data-dir D | --db URL]
     warroom server token revoke NAME [--data-dir D | --db URL]
     warroom server migrate --from sqlite:PATH --to postgresql://…
@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from warroom.domain.hlc import MAX_CLOCK_SKEW
 from warroom.server import DEFAULT_HOST, DEFAULT_PORT
 from warroom.server.storage import DB_ENV, DB_FILE_NAME, EventStore, StoreError, open_store
 from warroom.store import paths
@@ -49,7 +51,7 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="warroom server",
         description="Run the shared warroom sync server (FastAPI on uvicorn; SQLite, or PostgreSQL for several replicas).",
         epilog=(
-            "Tokens: `warroom server token add NAME [--admin]`, `warroom server token list`, "
+            "Tokens: `warroom server token add NAME [--admin | --intake]`, `warroom server token list`, "
             "`warroom server token revoke NAME`."
         ),
     )
@@ -62,6 +64,17 @@ def _run_parser() -> argparse.ArgumentParser:
         "--insecure-no-auth",
         action="store_true",
         help="serve without tokens: anyone who can reach the port can read and write everything",
+    )
+    parser.add_argument(
+        "--max-clock-skew",
+        type=float,
+        default=MAX_CLOCK_SKEW.total_seconds(),
+        metavar="SECONDS",
+        help=(
+            "refuse events whose time runs further ahead of this server's clock (default "
+            f"{int(MAX_CLOCK_SKEW.total_seconds())}): one event stamped in the future would "
+            "otherwise outvote every later change"
+        ),
     )
     # Alert intake: how POST /v1/hooks/alertmanager maps alert labels to SEV levels.
     parser.add_argument(
@@ -84,7 +97,15 @@ def _token_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="create a token for a user and print it once")
     add.add_argument("name", help="the user's name; their events must carry it as actor")
-    add.add_argument("--admin", action="store_true", help="may act for anyone, resolve, hand over IC")
+    scope = add.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--admin", action="store_true", help="may resolve and hand over IC anywhere, void events, purge entries"
+    )
+    scope.add_argument(
+        "--intake",
+        action="store_true",
+        help="alert intake only (Alertmanager): may post alerts, cannot read incidents or push events",
+    )
     _add_data_dir(add)
     listing = commands.add_parser("list", help="list users with tokens")
     _add_data_dir(listing)
@@ -169,11 +190,11 @@ def _token_main(argv: list[str]) -> int:
     try:
         if args.command == "add":
             try:
-                token = create_token(store, args.name, admin=args.admin)
+                role = "admin" if args.admin else ("intake" if args.intake else "user")
+                token = create_token(store, args.name, role=role)
             except (ValueError, StoreError) as exc:
                 print(f"warroom server: {exc}", file=sys.stderr)
                 return 1
-            role = "admin" if args.admin else "user"
             print(f"Created a token for {args.name.strip()!r} ({role}). It is shown only this once:")
             print()
             print(f"    {token}")
@@ -186,8 +207,7 @@ def _token_main(argv: list[str]) -> int:
                 print(f"no tokens in {store.describe()}; add one with: warroom server token add NAME --admin")
                 return 0
             for record in tokens:
-                flag = "admin" if record.admin else "user "
-                print(f"{record.name:<30} {flag}  created {record.created_at}")
+                print(f"{record.name:<30} {record.scope:<6}  created {record.created_at}")
             return 0
         if store.remove_token(args.name.strip()):
             print(f"revoked the token of {args.name.strip()!r}")
@@ -240,6 +260,7 @@ def _run_main(argv: list[str]) -> int:
             database,
             auth_required=not args.insecure_no_auth,
             alert_severity_map=severity_map,
+            max_skew=timedelta(seconds=max(0.0, args.max_clock_skew)),
         )
     except StoreError as exc:
         print(f"warroom server: {exc}", file=sys.stderr)

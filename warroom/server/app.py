@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +19,14 @@ from fastapi import FastAPI
 
 import warroom
 from warroom.domain.clock import Clock, SystemClock
+from warroom.domain.hlc import MAX_CLOCK_SKEW
 from warroom.server.alertmanager import ALERT_BODY_MAX, ALERTMANAGER_PATH, AlertIntake, AlertmanagerWebhook
 from warroom.server.errors import BodyLimitMiddleware, install_error_handlers
 from warroom.server.feed import Feed
 from warroom.server.ledger import Ledger
-from warroom.server.routes import alerts, events, feed, incidents, meta
+from warroom.server.routes import alerts, events, feed, incidents, keys, meta
 from warroom.server.storage import EventStore, open_store
-from warroom.wire import MAX_BODY_BYTES, PushRequest
+from warroom.wire import MAX_BODY_BYTES, KeyRegistration, PushRequest
 
 if TYPE_CHECKING:
     from warroom.server.alertmanager import SeverityMap
@@ -40,6 +42,7 @@ def create_app(
     clock: Clock | None = None,
     dedupe: bool | None = None,
     alert_severity_map: "SeverityMap | None" = None,
+    max_skew: timedelta = MAX_CLOCK_SKEW,
 ) -> FastAPI:
     """The ASGI app serving ``database``: a SQLite file path, a ``postgresql://`` URL (one
     replica of several), or an opened store.
@@ -50,7 +53,7 @@ def create_app(
         dedupe = os.environ.get(UNSAFE_NO_DEDUPE_ENV) != "1"
     store = database if isinstance(database, EventStore) else open_store(database, dedupe=dedupe)
     try:
-        ledger = Ledger(store, clock or SystemClock(), dedupe=dedupe)
+        ledger = Ledger(store, clock or SystemClock(), dedupe=dedupe, max_skew=max_skew)
     except BaseException:
         store.close()
         raise
@@ -78,11 +81,12 @@ def create_app(
     app.state.feed = live_feed
     app.state.feed_signal = live_feed.signal
     app.state.auth_required = auth_required
+    app.state.identities = ledger.identities
     # Alert intake goes through the same ledger.submit and feed wake-up as POST /v1/events.
     app.state.alert_intake = AlertIntake(ledger, store, ledger.clock, alert_severity_map)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, path_limits={ALERTMANAGER_PATH: ALERT_BODY_MAX})
     install_error_handlers(app)
-    for router in (meta.router, incidents.router, events.router, feed.router, alerts.router):
+    for router in (meta.router, incidents.router, events.router, feed.router, alerts.router, keys.router):
         app.include_router(router)
     _document_request_bodies(app)
     return app
@@ -102,6 +106,7 @@ def _document_request_bodies(app: FastAPI) -> None:
         schemas.update(webhook.pop("$defs", {}))
         schemas["AlertmanagerWebhook"] = webhook
         schemas["PushRequest"] = PushRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["KeyRegistration"] = KeyRegistration.model_json_schema(ref_template="#/components/schemas/{model}")
         app.openapi_schema = schema
         return schema
 

@@ -14,8 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from warroom.domain.models import PERSON_MAX
+from warroom.domain.models import canonical_person
 from warroom.server.storage import EventStore, TokenRecord
+
+
+ROLES = ("user", "admin", "intake")
+"""What a token may do: a person; a person who may also override the incident rules, void
+and purge; alert intake only (post notifications; no feed, no pushing as a person)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,12 @@ class Principal:
     name: str | None
     admin: bool
     authenticated: bool
+    role: str = "user"
+
+    @property
+    def is_person(self) -> bool:
+        """A user or an admin (not alert intake): may read the feed and push events."""
+        return self.role in ("user", "admin")
 
 
 ANONYMOUS = Principal(name=None, admin=False, authenticated=False)
@@ -35,24 +46,24 @@ def hash_token(token: str) -> str:
 
 
 def clean_user_name(name: str) -> str:
-    """A token's user name is the ``actor`` its events must carry: same rules as an actor."""
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise ValueError("a user name cannot be empty")
-    if len(cleaned) > PERSON_MAX:
-        raise ValueError(f"user names are at most {PERSON_MAX} characters")
-    return cleaned
+    """A token's user name is the ``actor`` its events must carry: same rules as an actor
+    (NFKC; no invisible or look-alike letters, so nobody gets a token that reads as bob)."""
+    return canonical_person(name)
 
 
-def create_token(store: EventStore, name: str, *, admin: bool = False) -> str:
+def create_token(store: EventStore, name: str, *, admin: bool = False, role: str | None = None) -> str:
     """Store a new token for ``name``; returns the token (the only time it is visible)."""
+    role = role or ("admin" if admin else "user")
+    if role not in ROLES:
+        raise ValueError(f"unknown token role {role!r}: use {', '.join(ROLES)}")
     token = secrets.token_urlsafe(32)
     store.add_token(
         TokenRecord(
             name=clean_user_name(name),
             sha256=hash_token(token),
-            admin=admin,
+            admin=role == "admin",
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            role=role,
         )
     )
     return token
@@ -65,5 +76,7 @@ def verify_token(store: EventStore, presented: str) -> Principal | None:
     for record in store.tokens():
         # No early exit: every comparison is made, whichever token matches.
         if hmac.compare_digest(record.sha256, digest):
-            found = Principal(name=record.name, admin=record.admin, authenticated=True)
+            found = Principal(
+                name=record.name, admin=record.scope == "admin", authenticated=True, role=record.scope
+            )
     return found

@@ -17,6 +17,7 @@ from warroom.server.alertmanager import AlertIntake
 from warroom.server.auth import ANONYMOUS, Principal, verify_token
 from warroom.server.errors import ApiError
 from warroom.server.feed import Feed, FeedSignal
+from warroom.server.identities import Identities
 from warroom.server.ledger import Ledger
 from warroom.server.storage import EventStore
 
@@ -47,6 +48,10 @@ def get_alert_intake(request: Request) -> AlertIntake:
     return request.app.state.alert_intake
 
 
+def get_identities(request: Request) -> Identities:
+    return request.app.state.identities
+
+
 async def authenticate(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -74,7 +79,22 @@ async def authenticate(
     return principal
 
 
+async def authenticate_person(request: Request, who: Principal = Depends(authenticate)) -> Principal:
+    """A user or an admin: an alert-intake token may post notifications and nothing else."""
+    if not who.is_person:
+        raise ApiError(
+            403,
+            f"the token of {who.name!r} is for alert intake only: it may post Alertmanager "
+            "notifications, not read incidents or push events as a person",
+        )
+    return who
+
+
 CurrentUser = Annotated[Principal, Depends(authenticate)]
+"""Any valid token (alert intake included)."""
+Person = Annotated[Principal, Depends(authenticate_person)]
+"""A person's token (user or admin): reads the feed, pushes events."""
+IdentitiesDep = Annotated[Identities, Depends(get_identities)]
 StoreDep = Annotated[EventStore, Depends(get_store)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 FeedSignalDep = Annotated[FeedSignal, Depends(get_feed_signal)]

@@ -4,8 +4,9 @@ Error answers are always JSON ``{"error": sentence, "detail": ...}`` (see ``Erro
 
 * 400 — the body is not JSON, or the cursor is not one this server issued;
 * 401 — no token or an unknown token (every route but ``/v1/health``);
-* 403 — a push where *every* event was refused for authorization (a mixed batch is 200 with
-  per-event results, so the allowed events are not held hostage by one refused event);
+* 403 — the token may not do this (an alert-intake token reading the feed, say), or a push
+  where *every* event was refused for authorization (a mixed batch is 200 with per-event
+  results, so the allowed events are not held hostage by one refused event);
 * 410 — the cursor belongs to another database, or to events this server no longer has;
 * 413 — body over 1 MiB or more than 500 events (split the batch);
 * 422 — the body or a query parameter has the wrong shape (unknown field, wrong type...);
@@ -36,7 +37,7 @@ log = logging.getLogger("warroom.server")
 _ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON, or the cursor was not issued by this server.",
     401: "No bearer token, or a token this server does not know.",
-    403: "Every event of the batch was refused for authorization (results in `detail`).",
+    403: "The token may not do this (alert intake reading or pushing), or every event of the batch was refused for authorization (results in `detail`).",
     410: "The cursor belongs to another database or to events this server no longer has.",
     413: f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_BATCH_EVENTS} events.",
     422: "The body or a query parameter has the wrong shape (unknown field, wrong type...).",

@@ -146,13 +146,29 @@ class Feed:
         more = len(rows) > limit
         rows = rows[:limit]
         next_mark = rows[-1].mark if rows else after
+        # The keys of sealed texts go with their events (none once an entry is purged); only
+        # rows that can hold sealed text are looked up.
+        sealed = [event_id_of(row.event_json) for row in rows if '"sealed"' in row.event_json]
+        keys = await run_in_threadpool(store.text_keys, [i for i in sealed if i]) if sealed else {}
         # The stored JSON is served as is: no re-validation, and byte-identical on every replica.
         items = ",".join(
-            f'{{"position":{row.position},"received_at":{json.dumps(row.received_at)},"event":{row.event_json}}}'
+            f'{{"position":{row.position},"received_at":{json.dumps(row.received_at)},"event":{row.event_json}'
+            + (f',"text_key":{json.dumps(keys[event_id])}' if (event_id := event_id_of(row.event_json)) in keys else "")
+            + "}"
             for row in rows
         )
         cursor_out = encode_cursor(store.db_id, store.mark_text(next_mark))
         return f'{{"events":[{items}],"cursor":{json.dumps(cursor_out)},"more":{"true" if more else "false"}}}'
+
+
+def event_id_of(event_json: str) -> str | None:
+    """The id of a stored event without parsing all of it: canonical JSON starts with it."""
+    if event_json.startswith('{"id":"'):
+        return event_json[7:43]
+    try:
+        return json.loads(event_json).get("id")
+    except ValueError:
+        return None
 
 
 def _foreign() -> CursorRefused:

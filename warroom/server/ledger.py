@@ -11,12 +11,21 @@ Rules, per event and in request order (earlier events of the same batch count):
 1. it must validate (``parse_event``) → else ``invalid``;
 2. an id already stored with the same content is a ``duplicate`` (idempotent re-push); with
    different content it is a ``conflict``;
-3. with auth on, its ``actor`` must be the token's user (admins may push for anyone);
+3. its times may not run ahead of the server's clock beyond the allowed skew, its text may
+   carry no terminal control characters, its names no invisible or look-alike letters, and
+   it must be its author's: signed with a key registered to its actor (then anyone may
+   deliver it), or unsigned from the actor's own token while that actor has no key
+   (``warroom.server.authority``);
 4. its incident must have been declared (``incident.declared`` stored or earlier in the
-   batch), and may be declared only once;
-5. resolving an incident or assigning the Incident Commander role needs the current IC (or an
-   admin). With auth off the event's own actor is taken at its word: the rule then catches
-   mistakes, not malice.
+   batch), and may be declared only once; only alert intake declares incidents whose id is
+   not a UUIDv7 (the ids alerts use);
+5. resolving an incident, setting its resolved or mitigated milestone, or assigning the
+   Incident Commander role needs the current IC (or an admin) as the event's author; voids
+   and purges need an admin, and a purge a redacted entry. With auth off the event's own
+   actor is taken at its word: the rules then catch mistakes, not malice.
+
+The keys of sealed entry texts pushed with the events are stored in the same transaction
+(``warroom.server.textkeys``); an accepted purge deletes the keys of that entry.
 
 A batch is judged inside the store's write transaction for its incidents. With several server
 replicas on one database (``store.shared``) other processes store events too: inside that
@@ -36,12 +45,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from datetime import timedelta
+
 from warroom.domain.clock import Clock
 from warroom.domain.events import Event, parse_event
 from warroom.domain.fold import IncidentFolder
+from warroom.domain.hlc import MAX_CLOCK_SKEW
 from warroom.domain.ids import short_id
-from warroom.domain.models import INCIDENT_COMMANDER, Status, canonical_role
+from warroom.domain.models import INCIDENT_COMMANDER, Milestone, Status, canonical_role
+from warroom.domain.sealing import entry_of
 from warroom.server.auth import Principal
+from warroom.server.authority import Authority
+from warroom.server.identities import Identities
+from warroom.server.textkeys import key_problem, purged_key_ids
 from warroom.server.storage import EventStore, FeedRow, RaceLost, StoredEvent, StoreError, WriteBatch
 from warroom.wire import EventResult, IncidentSummary, Outcome, RejectionCode
 
@@ -62,13 +78,28 @@ class _Staged:
     event_json: str
 
 
+@dataclass
+class _Keys:
+    """What one batch does to the text keys: keys to keep (with the entry each writes), and
+    entries it purges."""
+
+    offered: dict[str, str]
+    keep: dict[str, tuple[str, str | None]]
+    purged: set[str]
+
+
 class Ledger:
     """Accepts batches of events, one at a time per process (the store orders processes)."""
 
-    def __init__(self, store: EventStore, clock: Clock, *, dedupe: bool = True) -> None:
+    def __init__(
+        self, store: EventStore, clock: Clock, *, dedupe: bool = True, max_skew: timedelta = MAX_CLOCK_SKEW
+    ) -> None:
         self.store = store
         self.clock = clock
         self.dedupe = dedupe
+        self.identities = Identities(store)
+        self.authority = Authority(self.identities.keyring, self.identities.admins, max_skew)
+        self._purged: set[str] = set()  # entries whose text keys were destroyed
         self._lock = threading.Lock()
         self._folders: dict[str, IncidentFolder] = {}
         self._declared: set[str] = set()
@@ -117,14 +148,19 @@ class Ledger:
             self._updated[event.incident_id] = row.received_at
             if event.kind == "incident.declared":
                 self._declared.add(event.incident_id)
+            elif event.kind == "entry.purged":
+                self._purged.add(event.payload["entry_id"])
             by_incident.setdefault(event.incident_id, []).append(event)
         for incident_id, events in by_incident.items():
             self._folder(incident_id).add_many(events)
 
     # --- pushing ---------------------------------------------------------------------------
 
-    def submit(self, principal: Principal, raw_events: list[Any]) -> list[EventResult]:
-        """Judge and store one batch. Raises ``StoreError`` (then nothing was stored)."""
+    def submit(
+        self, principal: Principal, raw_events: list[Any], text_keys: dict[str, str] | None = None
+    ) -> list[EventResult]:
+        """Judge and store one batch (with the keys of its sealed texts). Raises
+        ``StoreError`` (then nothing was stored)."""
         parsed = [_parse(index, raw) for index, raw in enumerate(raw_events)]
         incident_ids = sorted({item.incident_id for item in parsed if isinstance(item, Event)})
         if not incident_ids:  # nothing valid: no transaction, no lock
@@ -132,15 +168,21 @@ class Ledger:
         with self._lock:
             for attempt in range(_ATTEMPTS):
                 try:
-                    return self._submit_once(principal, parsed, incident_ids)
+                    return self._submit_once(principal, parsed, incident_ids, text_keys or {})
                 except RaceLost as exc:
                     log.info("batch judged again (%s)", exc)
             raise StoreError("the database stayed too busy to take this batch; try again")
 
     def _submit_once(
-        self, principal: Principal, parsed: list["Event | EventResult"], incident_ids: list[str]
+        self,
+        principal: Principal,
+        parsed: list["Event | EventResult"],
+        incident_ids: list[str],
+        text_keys: dict[str, str],
     ) -> list[EventResult]:
-        received_at = utc_iso(self.clock.now())
+        now = self.clock.now()
+        received_at = utc_iso(now)
+        keys = _Keys(text_keys, {}, set())
         results: list[EventResult | None] = [None] * len(parsed)
         staged: list[_Staged] = []
         folded_early: dict[str, set[str]] = {}  # staged events folded in for the IC rule
@@ -148,9 +190,19 @@ class Ledger:
             with self.store.writing(incident_ids) as batch:
                 if self.store.shared:
                     self._fold_rows(batch.newer_rows({i: self._seen.get(i, 0) for i in incident_ids}))
-                self._judge(batch, principal, parsed, results, staged, folded_early)
+                self._judge(batch, principal, parsed, results, staged, folded_early, keys, now)
                 rows = [stored_row(i.event, received_at, principal.name, i.event_json) for i in staged]
                 positions = batch.insert(rows)
+                drop = self._keys_to_drop(keys.purged)
+                batch.put_text_keys(
+                    {
+                        event_id: key
+                        for event_id, (key, entry) in keys.keep.items()
+                        if event_id not in drop and entry not in self._purged and entry not in keys.purged
+                    },
+                    received_at,
+                )
+                batch.drop_text_keys(drop)
         except BaseException:
             for incident_id, event_ids in folded_early.items():
                 self._folders[incident_id].discard(event_ids)
@@ -172,6 +224,7 @@ class Ledger:
                 results[index] = result.model_copy(update={"position": position_of.get(result.id)})
         for incident_id, events in by_incident.items():
             self._folder(incident_id).add_many(events)
+        self._purged |= keys.purged
         return [r for r in results if r is not None]
 
     def _judge(
@@ -182,8 +235,11 @@ class Ledger:
         results: list[EventResult | None],
         staged: list[_Staged],
         folded_early: dict[str, set[str]],
+        keys: _Keys,
+        now: datetime,
     ) -> None:
-        """Fill ``results`` (refusals, duplicates) and ``staged`` (to insert), in order."""
+        """Fill ``results`` (refusals, duplicates) and ``staged`` (to insert), in order, and
+        ``keys`` with the text keys to keep and the entries purged."""
         stored = batch.stored([e.id for e in parsed if isinstance(e, Event)]) if self.dedupe else {}
         staged_ids: dict[str, _Staged] = {}
         unapplied: dict[str, list[Event]] = {}  # staged, not yet folded in
@@ -193,15 +249,25 @@ class Ledger:
                 results[index] = event
                 continue
             event_json = event.model_dump_json()
+            offered = keys.offered.get(event.id)
+            problem = key_problem(event, offered) if offered is not None else None
             if self.dedupe:
                 seen = _judge_duplicate(index, event, event_json, staged_ids, stored)
                 if seen is not None:
                     results[index] = seen
+                    if seen.status is Outcome.DUPLICATE and offered is not None and problem is None:
+                        keys.keep[event.id] = (offered, entry_of(event))  # a relay bringing a key we lacked
                     continue
-            refusal = self._authorize(principal, event, declared_now, unapplied, folded_early)
+            refusal = self._authorize(principal, event, declared_now, unapplied, folded_early, now)
+            if refusal is None and problem is not None:
+                refusal = (RejectionCode.INVALID, f"the event is not valid: {problem}")
             if refusal is not None:
                 results[index] = _rejected(index, event.id, *refusal)
                 continue
+            if offered is not None:
+                keys.keep[event.id] = (offered, entry_of(event))
+            if event.kind == "entry.purged":
+                keys.purged.add(event.payload["entry_id"])
             item = _Staged(index, event, event_json)
             staged.append(item)
             staged_ids[event.id] = item
@@ -216,14 +282,18 @@ class Ledger:
         declared_now: set[str],
         unapplied: dict[str, list[Event]],
         folded_early: dict[str, set[str]],
+        now: datetime,
     ) -> tuple[RejectionCode, str] | None:
-        if principal.authenticated and not principal.admin and event.actor != principal.name:
-            return (
-                RejectionCode.FORBIDDEN,
-                f"this event is signed by {event.actor!r} but your token belongs to "
-                f"{principal.name!r}; events are accepted only from their author (or an "
-                "admin). Set your warroom user name to match your token, or use the right token",
-            )
+        refusal = self.authority.check_time(event, now) or self.authority.check_text(event)
+        if refusal is not None:
+            return refusal
+        author, refusal = self.authority.author(principal, event)
+        if refusal is not None:
+            return refusal
+        assert author is not None
+        refusal = self.authority.check_reserved(principal, author, event)
+        if refusal is not None:
+            return refusal
         declared = event.incident_id in self._declared or event.incident_id in declared_now
         if event.kind == "incident.declared":
             if declared:
@@ -239,9 +309,9 @@ class Ledger:
                 "reached the server; push the incident.declared event first",
             )
         action = _commander_only_action(event)
-        if action is None or principal.admin:
+        if action is None and event.kind not in ("entry.purged", "event.voided"):
             return None
-        # The rule needs the state including this batch's earlier events: fold them in now
+        # The rules need the state including this batch's earlier events: fold them in now
         # (taken out again if the batch is not stored).
         pending = unapplied.pop(event.incident_id, [])
         folder = self._folder(event.incident_id)
@@ -249,8 +319,11 @@ class Ledger:
             fresh = {e.id for e in pending if e.id not in folder}
             folder.add_many(pending)
             folded_early.setdefault(event.incident_id, set()).update(fresh)
+        refusal = _repair_refusal(event, folder)
+        if refusal is not None or action is None or author.admin:
+            return refusal
         commander = folder.state.roles.get(INCIDENT_COMMANDER)
-        who = principal.name if principal.authenticated else event.actor
+        who = author.name
         if commander and who != commander:
             return (
                 RejectionCode.FORBIDDEN,
@@ -259,6 +332,16 @@ class Ledger:
             )
         return None
 
+    def _keys_to_drop(self, purged: set[str]) -> list[str]:
+        """The text keys a batch's purges destroy (the entries' own and their amendments')."""
+        drop: list[str] = []
+        for entry_id in purged:
+            for folder in self._folders.values():
+                if entry_id in folder:
+                    drop += purged_key_ids(entry_id, folder.events)
+                    break
+        return drop
+
     def _folder(self, incident_id: str) -> IncidentFolder:
         folder = self._folders.get(incident_id)
         if folder is None:
@@ -266,6 +349,15 @@ class Ledger:
         return folder
 
     # --- reading ---------------------------------------------------------------------------
+
+    def declared_by(self, incident_id: str) -> str | None:
+        with self._lock:
+            folder = self._folders.get(incident_id)
+            return folder.state.declared_by if folder is not None else None
+
+    def intake_names(self) -> set[str]:
+        """Who posts alerts: the users of alert-intake tokens."""
+        return {t.name for t in self.store.tokens() if t.scope == "intake"}
 
     def incidents(self) -> list[IncidentSummary]:
         if self._behind:
@@ -349,6 +441,27 @@ def _commander_only_action(event: Event) -> str | None:
         return "resolve the incident"
     if event.kind == "role.assigned" and _names_commander(event.payload.get("role")):
         return "assign the Incident Commander role"
+    if event.kind == "milestone.set" and event.payload.get("milestone") in _IC_MILESTONES:
+        # Setting "resolved" by hand says the incident is over (MTTR) as surely as resolving it.
+        return f"set the {event.payload['milestone']} milestone"
+    return None
+
+
+_IC_MILESTONES = {Milestone.RESOLVED.value, Milestone.MITIGATED.value}
+
+
+def _repair_refusal(event: Event, folder: IncidentFolder) -> tuple[RejectionCode, str] | None:
+    """A purge needs a redacted entry; a void an event of this incident (and not a void)."""
+    if event.kind == "entry.purged":
+        entry = next((e for e in folder.state.timeline if e.id == event.payload["entry_id"]), None)
+        if entry is None or not entry.redacted:
+            return RejectionCode.CONFLICT, "only a redacted entry of this incident can be purged"
+    elif event.kind == "event.voided":
+        target = event.payload["event_id"]
+        if target not in folder:
+            return RejectionCode.CONFLICT, f"no event {short_id(target)} in this incident to void"
+        if next(e for e in folder.events if e.id == target).kind == "event.voided":
+            return RejectionCode.CONFLICT, "a void cannot be voided"
     return None
 
 

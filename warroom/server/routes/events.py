@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from warroom.server.deps import CurrentUser, FeedSignalDep, LedgerDep
+from warroom.server.deps import Person, FeedSignalDep, LedgerDep
 from warroom.server.errors import ApiError, error_response, error_responses, parse_json_body, validate_body
 from warroom.wire import MAX_BATCH_EVENTS, Outcome, PushRequest, PushResponse, RejectionCode
 
@@ -28,7 +28,7 @@ router = APIRouter(tags=["events"])
         }
     },
 )
-async def push_events(request: Request, who: CurrentUser, ledger: LedgerDep, signal: FeedSignalDep) -> Any:
+async def push_events(request: Request, who: Person, ledger: LedgerDep, signal: FeedSignalDep) -> Any:
     """Store a batch of events. Each comes back `accepted` (with its feed position),
     `duplicate` (already stored: pushing again is always safe) or `rejected` (with a
     reason; the rest of the batch is unaffected). HTTP 403 only when every event was
@@ -42,7 +42,7 @@ async def push_events(request: Request, who: CurrentUser, ledger: LedgerDep, sig
             f"{len(batch.events)} events in one request; the limit is {MAX_BATCH_EVENTS}, "
             "split the batch",
         )
-    results = await run_in_threadpool(ledger.submit, who, batch.events)
+    results = await run_in_threadpool(ledger.submit, who, batch.events, batch.text_keys)
     counts = {outcome: 0 for outcome in Outcome}
     for result in results:
         counts[result.status] += 1

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from warroom.server.deps import CurrentUser, FeedDep
+from warroom.server.deps import FeedDep, Person
 from warroom.server.errors import ApiError, error_responses
 from warroom.server.feed import CursorRefused
 from warroom.wire import (
@@ -21,9 +21,9 @@ from warroom.wire import (
 router = APIRouter(tags=["events"])
 
 
-@router.get("/v1/feed", response_model=FeedResponse, responses=error_responses(400, 401, 410, 422))
+@router.get("/v1/feed", response_model=FeedResponse, responses=error_responses(400, 401, 403, 410, 422))
 async def feed(
-    _who: CurrentUser,
+    _who: Person,
     live_feed: FeedDep,
     cursor: str | None = Query(
         None, max_length=200, description="From the previous answer; omit to start at the beginning."

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 import warroom
-from warroom.server.deps import CurrentUser, auth_required
+from fastapi.concurrency import run_in_threadpool
+
+from warroom.server.deps import CurrentUser, IdentitiesDep, auth_required
 from warroom.server.errors import error_responses
 from warroom.wire import Health, WhoAmI
 
@@ -19,6 +21,8 @@ async def health(request: Request) -> Health:
 
 
 @router.get("/v1/whoami", response_model=WhoAmI, responses=error_responses(401))
-async def whoami(request: Request, who: CurrentUser) -> WhoAmI:
-    """The user the token belongs to (events you push must carry this name as actor)."""
-    return WhoAmI(user=who.name, admin=who.admin, auth_required=auth_required(request))
+async def whoami(request: Request, who: CurrentUser, identities: IdentitiesDep) -> WhoAmI:
+    """The user the token belongs to, what it may do, and the signing keys registered for
+    that user (events signed with them are taken from anyone who relays them)."""
+    key_ids = await run_in_threadpool(identities.key_ids, who.name) if who.name else []
+    return WhoAmI(user=who.name, admin=who.admin, auth_required=auth_required(request), role=who.role, key_ids=key_ids)

@@ -20,6 +20,12 @@ hands the ledger what other processes committed to those incidents since it last
 rules that read incident state (IC-only resolve, one declaration) see the truth. A batch that
 loses a race it cannot see coming (an event id stored meanwhile under another incident, a
 deadlock victim) raises ``RaceLost``: nothing was stored, and the ledger judges it again.
+
+**Keys.** Beside the events each store keeps the public signing keys registered with
+people's tokens and the keys of sealed entry texts. The text keys are the one thing a store
+deletes: a purge removes an entry's keys (crypto-shredding), so its text can no longer be
+read anywhere while the events table stays append-only. Keys that come with a push are
+written in the batch's transaction (``WriteBatch.put_text_keys``).
 """
 
 from __future__ import annotations
@@ -65,6 +71,22 @@ class TokenRecord:
     sha256: str
     admin: bool
     created_at: str
+    role: str = ""
+    """``user``, ``admin`` or ``intake`` (empty in databases from before roles: from ``admin``)."""
+
+    @property
+    def scope(self) -> str:
+        return self.role or ("admin" if self.admin else "user")
+
+
+@dataclass(frozen=True)
+class PublicKeyRecord:
+    """A person's public signing key, registered with their token."""
+
+    user: str
+    key_id: str
+    public_key: str
+    registered_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +120,14 @@ class WriteBatch(ABC):
     def insert(self, rows: list[StoredEvent]) -> list[int]:
         """Insert the rows; returns their positions. Raises ``RaceLost`` when one of the ids
         was stored by someone else after ``stored`` looked."""
+
+    @abstractmethod
+    def put_text_keys(self, keys: dict[str, str], stored_at: str) -> None:
+        """Keep these sealed-text keys (event id → base64 key); one already kept stays."""
+
+    @abstractmethod
+    def drop_text_keys(self, event_ids: list[str]) -> None:
+        """Destroy these events' text keys (a purge)."""
 
 
 class EventStore(ABC):
@@ -177,6 +207,26 @@ class EventStore(ABC):
     def count(self) -> tuple[int, int]:
         """``(rows, distinct event ids)`` — equal unless dedupe was switched off."""
 
+    @abstractmethod
+    def event_id_at(self, mark: Mark) -> str | None:
+        """The id of the event at ``mark`` (None when there is none): a cursor names it, so a
+        database restored from an older backup, whose positions now hold other events, is
+        recognised as foreign."""
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def text_keys(self, event_ids: list[str]) -> dict[str, str]:
+        """The kept (not purged) keys of these events' sealed texts."""
+
+    @abstractmethod
+    def add_public_key(self, record: PublicKeyRecord) -> bool:
+        """Register a key; False when it was already there for this user. Raises
+        ``KeyTaken`` when its id is registered to someone else."""
+
+    @abstractmethod
+    def public_keys(self) -> list[PublicKeyRecord]: ...
+
     # --- alert deliveries (an append-only audit log of notifications as they arrived) --------
 
     @abstractmethod
@@ -212,6 +262,10 @@ class EventStore(ABC):
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+class KeyTaken(StoreError):
+    """The public key is already registered to another user."""
 
 
 def token_exists_error(name: str) -> StoreError:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warroom.server.storage.base import RaceLost, StoredEvent, StoreError, TokenRecord
+from warroom.server.storage.base import PublicKeyRecord, RaceLost, StoredEvent, StoreError, TokenRecord
 from warroom.server.storage.sqlite import DB_FILE_NAME, EVENT_COLUMNS
 
 CHUNK = 1000
@@ -115,6 +115,7 @@ def migrate(source: Path, target, *, report: MigrationReport | None = None) -> M
     conn = _open_source(source)
     try:
         _copy_tokens(conn, target, report)
+        _copy_keys(conn, target)
         _copy_deliveries(conn, target, report)
         for chunk in _source_rows(conn):
             report.source_events += len(chunk)
@@ -127,18 +128,39 @@ def migrate(source: Path, target, *, report: MigrationReport | None = None) -> M
 
 def _copy_tokens(conn: sqlite3.Connection, target, report: MigrationReport) -> None:
     theirs = {t.name: t for t in target.tokens()}
-    for name, digest, admin, created in conn.execute(
-        "SELECT name, sha256, admin, created_at FROM tokens ORDER BY name"
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(tokens)")}
+    role = "role" if "role" in columns else "''"  # a database from before token roles
+    for name, digest, admin, created, scope in conn.execute(
+        f"SELECT name, sha256, admin, created_at, {role} FROM tokens ORDER BY name"
     ):
         if name in theirs:
             if theirs[name].sha256 != digest:
                 report.tokens_kept.append(name)
             continue
         try:
-            target.add_token(TokenRecord(name, digest, bool(admin), created))
+            target.add_token(TokenRecord(name, digest, bool(admin), created, scope or ""))
             report.tokens_copied += 1
         except StoreError:
             report.tokens_kept.append(name)  # another token hash or name clash: keep theirs
+
+
+def _copy_keys(conn: sqlite3.Connection, target) -> None:
+    """People's public keys, and the keys of sealed texts (one the target has stays)."""
+    try:
+        public = conn.execute("SELECT user_name, key_id, public_key, registered_at FROM public_keys").fetchall()
+        text = conn.execute("SELECT event_id, key, stored_at FROM text_keys ORDER BY event_id").fetchall()
+    except sqlite3.OperationalError:
+        return  # a database from before signing keys and sealed text
+    for row in public:
+        try:
+            target.add_public_key(PublicKeyRecord(*row))
+        except StoreError:
+            continue  # the target has that key for someone else: keep the target's
+    for start in range(0, len(text), CHUNK):
+        chunk = text[start : start + CHUNK]
+        with target.writing([]) as batch:
+            for stored_at in {row[2] for row in chunk}:
+                batch.put_text_keys({e: k for e, k, at in chunk if at == stored_at}, stored_at)
 
 
 def _copy_deliveries(conn: sqlite3.Connection, target, report: MigrationReport) -> None:

@@ -28,6 +28,8 @@ The same guarantees as the SQLite store, for many writers:
   counter went back, moves to the next epoch, so new rows still sort after old ones.
 * **Cursors.** The mark ``(epoch, txid, seq)`` of the last row served. A mark naming no
   stored row is foreign (another history: a restore, a failover that lost the end): 410.
+* **Keys.** ``public_keys`` (people's signing keys) and ``text_keys`` (the keys of sealed
+  entry texts): the one table rows leave, when a purge shreds an entry.
 
 ``WARROOM_SERVER_UNSAFE_NAIVE_FEED=1`` (tests only) serves ``seq > cursor`` instead, to show
 that the chaos test catches the skipped rows.
@@ -49,6 +51,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from warroom.server.storage.base import (
     EventStore,
     FeedRow,
+    KeyTaken,
+    PublicKeyRecord,
     RaceLost,
     StoredEvent,
     StoreError,
@@ -61,7 +65,7 @@ from warroom.server.storage.sqlite import row_values
 
 log = logging.getLogger("warroom.server.postgres")
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   text PRIMARY KEY,
@@ -110,6 +114,18 @@ CREATE TABLE IF NOT EXISTS tokens (
     sha256     text NOT NULL UNIQUE,
     admin      boolean NOT NULL DEFAULT false,
     created_at text NOT NULL
+);
+ALTER TABLE tokens ADD COLUMN IF NOT EXISTS role text;
+CREATE TABLE IF NOT EXISTS public_keys (
+    key_id        text PRIMARY KEY,
+    user_name     text NOT NULL,
+    public_key    text NOT NULL,
+    registered_at text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS text_keys (
+    event_id  text PRIMARY KEY,
+    key       text NOT NULL,
+    stored_at text NOT NULL
 );
 """
 EVENT_COLUMNS = (
@@ -202,6 +218,18 @@ class _PgBatch(WriteBatch):
         if len(returned) != len(rows):
             raise RaceLost("an event id of this batch was stored meanwhile by another writer")
         return [returned[r.event_id] for r in rows]
+
+    def put_text_keys(self, keys: dict[str, str], stored_at: str) -> None:
+        if keys:
+            self._conn.execute(
+                "INSERT INTO text_keys SELECT k, v, %s FROM unnest(%s::text[], %s::text[]) AS t(k, v) "
+                "ON CONFLICT (event_id) DO NOTHING",
+                (stored_at, list(keys), list(keys.values())),
+            )
+
+    def drop_text_keys(self, event_ids: list[str]) -> None:
+        if event_ids:
+            self._conn.execute("DELETE FROM text_keys WHERE event_id = ANY(%s)", (event_ids,))
 
 
 class PostgresStore(EventStore):
@@ -429,6 +457,39 @@ class PostgresStore(EventStore):
         with self._connection("count the events") as conn:
             return tuple(conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone())
 
+    def event_id_at(self, mark: tuple[int, int, int]) -> str | None:
+        with self._connection("look the event up") as conn:
+            row = conn.execute("SELECT event_id FROM events WHERE seq = %s", (mark[2],)).fetchone()
+        return row[0] if row else None
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def text_keys(self, event_ids: list[str]) -> dict[str, str]:
+        if not event_ids:
+            return {}
+        with self._connection("read the text keys") as conn:
+            return dict(conn.execute("SELECT event_id, key FROM text_keys WHERE event_id = ANY(%s)", (event_ids,)).fetchall())
+
+    def add_public_key(self, record: PublicKeyRecord) -> bool:
+        with self._connection("register the key") as conn:
+            added = conn.execute(
+                "INSERT INTO public_keys VALUES (%s, %s, %s, %s) ON CONFLICT (key_id) DO NOTHING",
+                (record.key_id, record.user, record.public_key, record.registered_at),
+            ).rowcount
+            if added:
+                return True
+            owner = conn.execute("SELECT user_name FROM public_keys WHERE key_id = %s", (record.key_id,)).fetchone()
+        if owner is not None and owner[0] != record.user:
+            raise KeyTaken(f"key {record.key_id} is registered to another user")
+        return False
+
+    def public_keys(self) -> list[PublicKeyRecord]:
+        with self._connection("read the public keys") as conn:
+            rows = conn.execute(
+                "SELECT user_name, key_id, public_key, registered_at FROM public_keys ORDER BY user_name, registered_at"
+            ).fetchall()
+        return [PublicKeyRecord(*row) for row in rows]
+
     # --- alert deliveries ---------------------------------------------------------------------
 
     def record_delivery(self, received_at: str, received_by: str | None, body: bytes) -> int:
@@ -454,8 +515,8 @@ class PostgresStore(EventStore):
         with self._connection("store the token") as conn:
             try:
                 conn.execute(
-                    "INSERT INTO tokens(name, sha256, admin, created_at) VALUES (%s, %s, %s, %s)",
-                    (record.name, record.sha256, record.admin, record.created_at),
+                    "INSERT INTO tokens(name, sha256, admin, created_at, role) VALUES (%s, %s, %s, %s, %s)",
+                    (record.name, record.sha256, record.admin, record.created_at, record.scope),
                 )
             except pg_errors.UniqueViolation:
                 raise token_exists_error(record.name) from None
@@ -466,8 +527,8 @@ class PostgresStore(EventStore):
 
     def tokens(self) -> list[TokenRecord]:
         with self._connection("read the tokens") as conn:
-            rows = conn.execute("SELECT name, sha256, admin, created_at FROM tokens ORDER BY name").fetchall()
-        return [TokenRecord(*row) for row in rows]
+            rows = conn.execute("SELECT name, sha256, admin, created_at, role FROM tokens ORDER BY name").fetchall()
+        return [TokenRecord(name, digest, admin, created, role or "") for name, digest, admin, created, role in rows]
 
 
 class _DatabaseReplaced(Exception):

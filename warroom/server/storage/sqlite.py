@@ -1,6 +1,8 @@
 """The default store: one SQLite file in the server's data dir, one server process. It holds
 the events table (the audit log), every alert notification as it arrived
-(``alert_deliveries``, also append-only) and the access tokens.
+(``alert_deliveries``, also append-only), the access tokens, people's public signing keys and
+the keys of sealed entry texts (``text_keys``: the one table rows leave, when a purge
+shreds an entry).
 
 * WAL mode with ``synchronous=FULL``: a commit is on disk before a push is answered.
 * ``events`` is append-only: triggers refuse UPDATE and DELETE, so not even a bug in this
@@ -27,6 +29,8 @@ from pathlib import Path
 from warroom.server.storage.base import (
     EventStore,
     FeedRow,
+    KeyTaken,
+    PublicKeyRecord,
     StoredEvent,
     StoreError,
     TokenRecord,
@@ -76,7 +80,20 @@ CREATE TABLE IF NOT EXISTS tokens (
     admin      INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS public_keys (
+    key_id        TEXT PRIMARY KEY,
+    user_name     TEXT NOT NULL,
+    public_key    TEXT NOT NULL,
+    registered_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS text_keys (
+    event_id  TEXT PRIMARY KEY,
+    key       TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
 """
+# Columns added after the first release: added to an existing file on open.
+_MIGRATIONS = (("tokens", "role", "ALTER TABLE tokens ADD COLUMN role TEXT"),)
 _UNIQUE_INDEX = "events_event_id_unique"
 _PLAIN_INDEX = "events_event_id"
 EVENT_COLUMNS = (
@@ -140,6 +157,15 @@ class _SqliteBatch(WriteBatch):
             positions.append(self._cursor.lastrowid)
         return positions
 
+    def put_text_keys(self, keys: dict[str, str], stored_at: str) -> None:
+        self._cursor.executemany(
+            "INSERT OR IGNORE INTO text_keys(event_id, key, stored_at) VALUES (?, ?, ?)",
+            [(event_id, key, stored_at) for event_id, key in keys.items()],
+        )
+
+    def drop_text_keys(self, event_ids: list[str]) -> None:
+        self._cursor.executemany("DELETE FROM text_keys WHERE event_id = ?", [(i,) for i in event_ids])
+
 
 class SqliteStore(EventStore):
     """The SQLite file of one server data dir."""
@@ -162,6 +188,9 @@ class SqliteStore(EventStore):
             if mode.lower() != "wal":
                 raise StoreError(f"{path}: SQLite refused WAL mode ({mode}); use a local disk")
             self._writer.executescript(SCHEMA)
+            for table, column, statement in _MIGRATIONS:
+                if column not in {row[1] for row in self._writer.execute(f"PRAGMA table_info({table})")}:
+                    self._writer.execute(statement)
             self._prepare_event_id_index()
             self.db_id = self._meta_value("db_id", secrets.token_hex(8))
             self._reader = _connect(path)
@@ -278,6 +307,47 @@ class SqliteStore(EventStore):
                 "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events"
             ).fetchone()
 
+    def event_id_at(self, mark: int) -> str | None:
+        with self._read_lock:
+            row = self._reader.execute("SELECT event_id FROM events WHERE position = ?", (mark,)).fetchone()
+        return row[0] if row else None
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def text_keys(self, event_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self._read_lock:
+            for start in range(0, len(event_ids), 500):
+                chunk = event_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self._reader.execute(f"SELECT event_id, key FROM text_keys WHERE event_id IN ({marks})", chunk)
+                )
+        return found
+
+    def add_public_key(self, record: PublicKeyRecord) -> bool:
+        with self._write_lock:
+            row = self._writer.execute("SELECT user_name FROM public_keys WHERE key_id = ?", (record.key_id,)).fetchone()
+            if row is not None:
+                if row[0] != record.user:
+                    raise KeyTaken(f"key {record.key_id} is registered to another user")
+                return False
+            try:
+                self._writer.execute(
+                    "INSERT INTO public_keys(key_id, user_name, public_key, registered_at) VALUES (?, ?, ?, ?)",
+                    (record.key_id, record.user, record.public_key, record.registered_at),
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"could not register the key: {exc}") from None
+            return True
+
+    def public_keys(self) -> list[PublicKeyRecord]:
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT user_name, key_id, public_key, registered_at FROM public_keys ORDER BY user_name, registered_at"
+            ).fetchall()
+        return [PublicKeyRecord(*row) for row in rows]
+
     # --- alert deliveries --------------------------------------------------------------------
 
     def record_delivery(self, received_at: str, received_by: str | None, body: bytes) -> int:
@@ -306,8 +376,8 @@ class SqliteStore(EventStore):
         with self._write_lock:
             try:
                 self._writer.execute(
-                    "INSERT INTO tokens(name, sha256, admin, created_at) VALUES (?, ?, ?, ?)",
-                    (record.name, record.sha256, int(record.admin), record.created_at),
+                    "INSERT INTO tokens(name, sha256, admin, created_at, role) VALUES (?, ?, ?, ?, ?)",
+                    (record.name, record.sha256, int(record.admin), record.created_at, record.scope),
                 )
             except sqlite3.IntegrityError:
                 raise token_exists_error(record.name) from None
@@ -319,6 +389,9 @@ class SqliteStore(EventStore):
     def tokens(self) -> list[TokenRecord]:
         with self._read_lock:
             rows = self._reader.execute(
-                "SELECT name, sha256, admin, created_at FROM tokens ORDER BY name"
+                "SELECT name, sha256, admin, created_at, role FROM tokens ORDER BY name"
             ).fetchall()
-        return [TokenRecord(name, digest, bool(admin), created) for name, digest, admin, created in rows]
+        return [
+            TokenRecord(name, digest, bool(admin), created, role or "")
+            for name, digest, admin, created, role in rows
+        ]
