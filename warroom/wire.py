@@ -101,6 +101,14 @@ class PushResponse(BaseModel):
     accepted: int
     duplicate: int
     rejected: int
+    receipt: str | None = Field(
+        default=None,
+        description=(
+            "A feed cursor at the last event this push stored. Reading the feed from it later "
+            "answers 410 if the server no longer has that event (restored from an older "
+            "backup): then push everything again."
+        ),
+    )
 
 
 class FeedItem(BaseModel):

@@ -187,7 +187,7 @@ def sync_main(argv: list[str], workspace: Any, *, out: TextIO | None = None) -> 
         )
     for problem in engine.outbox.problems:
         print(f"warning: {problem}", file=out)
-    if push.pending and engine.outbox.waiting_count():
+    if engine.outbox.waiting_count():
         print(f"{engine.outbox.waiting_count()} event(s) wait for their declaration or author's key; sent again automatically", file=out)
     for incident_id, why in getattr(workspace, "flags", dict)().items():
         print(f"warning: incident {short_id(incident_id)} needs `warroom repair {short_id(incident_id)}`: {why}", file=out)

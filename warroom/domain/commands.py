@@ -122,7 +122,7 @@ def _cleaned(name: str, value):
     if isinstance(value, str):
         if name in _NAME_FIELDS:
             try:
-                return canonical_person(value)
+                return canonical_person(clean(value, multiline=False))
             except ValueError as exc:
                 raise DomainError(str(exc)) from None
         return clean(value, multiline=name in _MULTILINE_FIELDS)
@@ -213,7 +213,8 @@ def update(
 def assign_role(factory: EventFactory, incident: Incident, role: str, person: str | None) -> Event:
     """Give a role to someone (or clear it with ``person=None``)."""
     try:
-        role = canonical_role(role)
+        role = canonical_role(clean(role, multiline=False))
+        person = clean(person, multiline=False) if person else None
         person = canonical_person(person) if person and person.strip() else None  # blank: nobody
     except ValueError as exc:
         raise DomainError(str(exc)) from None

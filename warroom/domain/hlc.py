@@ -29,6 +29,8 @@ _COUNTER_LIMIT = 10**_COUNTER_DIGITS
 WALL_MAX = 10**_WALL_DIGITS - 1
 """The largest wall value the fixed-width format can hold."""
 
+_TIMEDELTA_MAX_MS = int(timedelta.max.total_seconds() * 1000) - 1
+
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of our clock another client's (or the server's) clock may run before we
 refuse its times: wide enough for laptops with a drifting clock, far too narrow for an event
@@ -92,7 +94,10 @@ def ahead_by(text: str, now: datetime) -> timedelta | None:
     except ValueError:
         return None
     ahead_ms = value.wall_ms - wall_ms(now)
-    return timedelta(milliseconds=ahead_ms) if ahead_ms > 0 else None
+    if ahead_ms <= 0:
+        return None
+    # Up to the end of the format is far past what a timedelta holds: saturate.
+    return timedelta(milliseconds=min(ahead_ms, _TIMEDELTA_MAX_MS))
 
 
 class HybridClock:

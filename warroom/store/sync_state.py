@@ -110,10 +110,10 @@ def state_dir(data_dir: Path, server_url: str) -> Path:
 
 
 class CursorFile:
-    """The opaque feed cursor, replaced atomically."""
+    """The opaque feed cursor (or a push receipt), replaced atomically."""
 
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / CURSOR_FILE_NAME
+    def __init__(self, directory: Path, name: str = CURSOR_FILE_NAME) -> None:
+        self.path = directory / name
         self._cached: str | None = None
         self._loaded = False
 

@@ -87,6 +87,8 @@ class PushResult:
 
     results: list[EventResult]
     forbidden: bool = False
+    receipt: str | None = None
+    """A cursor at the last event this push stored (see ``SyncEngine.check_receipt``)."""
 
     @property
     def known_ids(self) -> list[str]:
@@ -207,11 +209,14 @@ class SyncClient:
             except ValidationError:
                 raise exc from None
             return PushResult(results=response.results, forbidden=True)
-        return PushResult(results=PushResponse.model_validate(data).results)
+        response = PushResponse.model_validate(data)
+        return PushResult(results=response.results, receipt=response.receipt)
 
-    def feed(self, cursor: str | None, timeout: float = DEFAULT_HOLD_SECONDS) -> FeedPage:
+    def feed(self, cursor: str | None, timeout: float = DEFAULT_HOLD_SECONDS, limit: int | None = None) -> FeedPage:
         """Events after ``cursor`` (None: from the start), waiting up to ``timeout`` s."""
         params: dict[str, Any] = {"timeout": timeout}
+        if limit is not None:
+            params["limit"] = limit
         if cursor:
             params["cursor"] = cursor
         read_timeout = httpx.Timeout(timeout + FEED_READ_MARGIN_SECONDS, connect=self.connect_timeout)

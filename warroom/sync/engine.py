@@ -27,12 +27,13 @@ from typing import Any
 from warroom.domain.clock import Clock, SystemClock
 from warroom.domain.events import Event
 from warroom.domain.ids import short_id
-from warroom.store.outbox import Outbox, Rejection
+from warroom.store.outbox import WAITING_CODES, Outbox, Rejection
 from warroom.store.sync_state import CursorFile, resolve_server, resolve_token, state_dir
 from warroom.sync.client import (
     SyncClient,
     SyncCursorGone,
     SyncError,
+    SyncRejected,
     SyncUnauthorized,
     SyncUnavailable,
 )
@@ -68,6 +69,8 @@ class SyncEngine:
         self.state_dir = state_dir(self.data_dir, client.base_url)
         self.outbox = Outbox(workspace.journal_dir, self.state_dir)
         self.cursor = CursorFile(self.state_dir)
+        self.receipt = CursorFile(self.state_dir, "receipt")
+        """Where the server said it stored our last pushed events (see ``check_receipt``)."""
         self._apply = apply or workspace.ingest
         self.clock = clock or SystemClock()
         self.hold_seconds = hold_seconds
@@ -137,7 +140,11 @@ class SyncEngine:
 
     def _went_online(self) -> None:
         was_online = self._status.online
+        was_offline = not was_online and self._status.since is not None
         self._update(online=True, last_error=None)
+        if was_offline:
+            # Back after an outage: the server may have been restored meanwhile.
+            self._identity_stale = True
         if not was_online:
             # The server is back: let the other loop stop backing off.
             self._push_wake.set()
@@ -225,13 +232,20 @@ class SyncEngine:
             # register it again, and send the waiting events at once.
             self.ensure_key_registered(force=True)
             self._requeue_now.set()
+        if result.receipt:
+            try:
+                self.receipt.save(result.receipt)
+            except (OSError, UnicodeEncodeError):
+                pass  # only the restore check is weaker; nothing is lost
         counts.sent += len(batch)
         counts.accepted += result.count(Outcome.ACCEPTED)
         counts.duplicate += result.count(Outcome.DUPLICATE)
-        counts.rejected += len(records)
-        counts.new_rejections.extend(records)
-        if records:
-            newest = records[-1]
+        final = [r for r in records if r.code not in WAITING_CODES]
+        counts.rejected += len(final)
+        counts.waiting += len(records) - len(final)
+        counts.new_rejections.extend(final)
+        if final:
+            newest = final[-1]
             self._update(
                 last_rejection=f"{newest.kind} {short_id(newest.event_id)} rejected: {newest.reason}"
             )
@@ -286,9 +300,33 @@ class SyncEngine:
             self.cursor.save(page.cursor)
             return PullCounts(received=len(page.events), more=page.more)
 
+    def check_receipt(self) -> bool:
+        """Does the server still have the last events it acknowledged to us? A server
+        restored from an older backup may hold the same database id and a feed that reads
+        on without a gap, yet not our events: then forget every acknowledgement and push
+        everything again (the server answers "duplicate" for what it has). Returns True
+        when that happened."""
+        receipt = self.receipt.load()
+        if not receipt:
+            return False
+        try:
+            self.client.feed(receipt, timeout=0, limit=1)
+        except SyncCursorGone:
+            self.receipt.save(None)
+            self.cursor.save(None)
+            self.outbox.reset_synced()
+            self.ensure_key_registered(force=True)
+            self._requeue_now.set()
+            self._push_wake.set()
+            return True
+        except SyncRejected:
+            return False  # an older server without receipts: nothing to check
+        return False
+
     def sync_once(self) -> SyncCounts:
         """Push the outbox, then pull the feed until nothing more is waiting."""
         self.ensure_key_registered()
+        self.check_receipt()
         counts = SyncCounts(push=self.push_pending())
         reset = False
         while True:
@@ -309,6 +347,7 @@ class SyncEngine:
             push.accepted += again.accepted
             push.duplicate += again.duplicate
             push.rejected += again.rejected
+            push.waiting = again.waiting
             push.pending = again.pending
             push.new_rejections.extend(again.new_rejections or [])
         return counts
@@ -422,6 +461,7 @@ class SyncEngine:
                 if not identity_checked or self._identity_stale:
                     self._identity_stale = False
                     self.check_identity()
+                    self.check_receipt()
                     identity_checked = True
                     self._went_online()
                 self.push_pending()

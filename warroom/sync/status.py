@@ -53,6 +53,9 @@ class PushCounts:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    waiting: int = 0
+    """Refused for now (their declaration or their author's key has not arrived): sent again
+    automatically, not counted as rejected."""
     pending: int = 0
     """Still pending afterwards."""
     new_rejections: list[Rejection] | None = None

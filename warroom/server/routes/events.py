@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from warroom.server.deps import Person, FeedSignalDep, LedgerDep
+from warroom.server.deps import FeedDep, FeedSignalDep, LedgerDep, Person
 from warroom.server.errors import ApiError, error_response, error_responses, parse_json_body, validate_body
 from warroom.wire import MAX_BATCH_EVENTS, Outcome, PushRequest, PushResponse, RejectionCode
 
@@ -28,7 +28,9 @@ router = APIRouter(tags=["events"])
         }
     },
 )
-async def push_events(request: Request, who: Person, ledger: LedgerDep, signal: FeedSignalDep) -> Any:
+async def push_events(
+    request: Request, who: Person, ledger: LedgerDep, signal: FeedSignalDep, live_feed: FeedDep
+) -> Any:
     """Store a batch of events. Each comes back `accepted` (with its feed position),
     `duplicate` (already stored: pushing again is always safe) or `rejected` (with a
     reason; the rest of the batch is unaffected). HTTP 403 only when every event was
@@ -48,11 +50,15 @@ async def push_events(request: Request, who: Person, ledger: LedgerDep, signal: 
         counts[result.status] += 1
     if counts[Outcome.ACCEPTED]:
         await signal.notify()
+    stored = [r for r in results if r.status is Outcome.ACCEPTED and r.position is not None]
+    last = max(stored, key=lambda r: r.position) if stored else None
+    receipt = await run_in_threadpool(live_feed.receipt, last.position, last.id) if last else None
     answer = PushResponse(
         results=results,
         accepted=counts[Outcome.ACCEPTED],
         duplicate=counts[Outcome.DUPLICATE],
         rejected=counts[Outcome.REJECTED],
+        receipt=receipt,
     )
     if results and all(r.code is RejectionCode.FORBIDDEN for r in results):
         return error_response(

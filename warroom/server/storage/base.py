@@ -208,6 +208,10 @@ class EventStore(ABC):
         """``(rows, distinct event ids)`` — equal unless dedupe was switched off."""
 
     @abstractmethod
+    def mark_at(self, position: int) -> Mark | None:
+        """The mark of the row at ``position`` (its number in ``FeedRow.position``)."""
+
+    @abstractmethod
     def event_id_at(self, mark: Mark) -> str | None:
         """The id of the event at ``mark`` (None when there is none): a cursor names it, so a
         database restored from an older backup, whose positions now hold other events, is

@@ -457,6 +457,11 @@ class PostgresStore(EventStore):
         with self._connection("count the events") as conn:
             return tuple(conn.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone())
 
+    def mark_at(self, position: int) -> tuple[int, int, int] | None:
+        with self._connection("look the event up") as conn:
+            row = conn.execute("SELECT epoch, txid::text::bigint, seq FROM events WHERE seq = %s", (position,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
     def event_id_at(self, mark: tuple[int, int, int]) -> str | None:
         with self._connection("look the event up") as conn:
             row = conn.execute("SELECT event_id FROM events WHERE seq = %s", (mark[2],)).fetchone()

@@ -307,6 +307,9 @@ class SqliteStore(EventStore):
                 "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events"
             ).fetchone()
 
+    def mark_at(self, position: int) -> int | None:
+        return position if self.event_id_at(position) is not None else None
+
     def event_id_at(self, mark: int) -> str | None:
         with self._read_lock:
             row = self._reader.execute("SELECT event_id FROM events WHERE position = ?", (mark,)).fetchone()
