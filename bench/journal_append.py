@@ -27,6 +27,7 @@ from warroom.domain import commands  # noqa: E402
 from warroom.domain.models import Severity  # noqa: E402
 from warroom.domain.scribe import parse_scribe_line  # noqa: E402
 from warroom.store.journal import encode_line  # noqa: E402
+from warroom.domain.signing import Signer  # noqa: E402
 from warroom.store.workspace import Workspace  # noqa: E402
 
 WARMUP = 20
@@ -35,7 +36,8 @@ BLOCK = 50
 
 def measure(count: int = 1000) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="warroom-bench-p3-") as tmp:
-        ws = Workspace(Path(tmp) / "data", "bench")
+        # Signed and sealed as every entry is, with a throwaway key (never the developer's).
+        ws = Workspace(Path(tmp) / "data", "bench", signer=Signer.generate()[0])
         ws.load()
         ws.record(commands.declare(ws.factory, title="bench", severity=Severity.SEV3))
         incident_id = ws.incidents()[0].id

@@ -77,7 +77,7 @@ class Flow:
 
 
 def state(data_dir: Path, ref: str | None = None):
-    workspace = Workspace(data_dir, "checker")
+    workspace = Workspace(data_dir, "checker", signer=None)  # only reads
     workspace.load()
     return workspace.get(ref) if ref else workspace
 

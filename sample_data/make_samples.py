@@ -38,7 +38,8 @@ class Scene:
     def __init__(self, data_dir: Path) -> None:
         atomic_write(data_dir / "node-id", b"5a3b1e00")
         self.clock = FixedClock(datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc))
-        self.ws = Workspace(data_dir, "alice", self.clock)
+        # Unsigned and unsealed: the samples are demo data, reproducible byte for byte.
+        self.ws = Workspace(data_dir, "alice", self.clock, signer=None, seal=False)
         self.ws.load()
 
     def reseed(self, seed: int) -> None:

@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -121,13 +121,13 @@ def declare(person: Person, title: str = "Checkout failing", sev: str = "2", *ex
 def plant(server: ServerProcess, event: Event) -> None:
     """Store an event the way an older, more trusting server version did (straight into its
     database, the server stopped), then start the server again."""
-    from warroom.server.db import EventStore
-    from warroom.server.ledger import _row
+    from warroom.server.ledger import stored_row
 
     server.stop()
-    store = EventStore(server.db_path)
+    store = server.open_store()
     try:
-        store.append([_row(event, datetime.now(timezone.utc).isoformat(), event.actor)])
+        with store.writing([event.incident_id]) as batch:
+            batch.insert([stored_row(event, datetime.now(timezone.utc).isoformat(), event.actor)])
     finally:
         store.close()
     server.start()
@@ -194,7 +194,7 @@ def test_a_poisoned_hlc_is_refused_and_one_already_stored_neither_bricks_nor_out
 def test_escape_sequences_in_every_text_field_never_reach_a_terminal(team):
     alice, bob = team["alice"], team["bob"]
     incident = declare(
-        alice, f"Checkout{OSC52} down", "2", "--summary", f"pay{CURSOR}ments", "--impact", f"EU\u202eusers",
+        alice, f"Checkout{OSC52} down", "2", "--summary", f"pay{CURSOR}ments", "--impact", "EU\u202eusers",
     )
     entry = alice.ok("log", incident[-8:], f"restarted {OSC52}pods").strip()
     alice.ok("assign", incident[-8:], f"Cust{ESC}[31momer Liaison", "bob")
@@ -218,7 +218,7 @@ def test_escape_sequences_in_every_text_field_never_reach_a_terminal(team):
         factory.make(incident, IncidentUpdated(title=f"T{CURSOR}")),
         factory.make(incident, IncidentUpdated(summary=f"s{ESC}[1m")),
         factory.make(incident, RoleAssigned(role=f"Role{ESC}[5m", person="bob")),
-        factory.make(uuid7(datetime.now(timezone.utc)), IncidentDeclared(title=f"x\u202etxt.exe", severity=Severity.SEV3)),
+        factory.make(uuid7(datetime.now(timezone.utc)), IncidentDeclared(title="x\u202etxt.exe", severity=Severity.SEV3)),
     ]
     for result in bob.push(crafted):
         assert result["status"] == "rejected" and result["code"] == "invalid", result

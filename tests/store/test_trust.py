@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from warroom.domain import commands
 from warroom.domain.clock import FixedClock
 from warroom.domain.commands import DomainError, EventFactory
-from warroom.domain.events import Event, parse_event
+from warroom.domain.events import parse_event
 from warroom.domain.fold import IncidentFolder, fold_incident
 from warroom.domain.hlc import WALL_MAX, HlcValue, HybridClock, is_hlc
 from warroom.domain.ids import uuid7
