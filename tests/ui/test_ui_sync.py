@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from warroom.domain.models import Status
+from warroom.domain.models import Severity, Status
 from warroom.store.workspace import Workspace
 from warroom.sync.client import SyncClient
 from warroom.sync.engine import SyncEngine
@@ -91,3 +91,34 @@ async def test_entries_from_others_arrive_live_and_refusals_are_shown(server_fac
             assert texts.count("written while offline") == 1
     finally:
         alice.close()
+
+
+async def test_handing_ic_to_a_name_the_server_does_not_know_warns_and_asks(server_factory, tmp_path):
+    from warroom.ui.screens.comms import ConfirmScreen
+
+    server = server_factory()
+    tokens = {name: server.add_token(name) for name in ("alice", "bob")}
+    server.start()
+    app = make_synced_app(tmp_path / "alice", "alice", server, tokens["alice"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        header = app.query_one(HeaderBar)
+        await wait_for(pilot, lambda: header.sync_label.startswith("online"), "online")
+        app.apply(lambda: app.desk.declare(title="Checkout down", severity=Severity.SEV2))
+        await wait_for(pilot, lambda: app.current is not None, "the incident")
+
+        async def hand_ic_to(name: str) -> None:
+            await pilot.press("escape", "r")
+            await pilot.pause()
+            await pilot.press("enter")  # the highlighted role: Incident Commander
+            await pilot.press(*name, "enter")
+
+        await hand_ic_to("Bob")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the warning")
+        shown = " ".join(str(label.render()) for label in app.screen.query("Label, Static"))
+        assert "did you mean 'bob'" in shown
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert app.current.commander == "alice"  # a typo locks nobody out
+
+        await hand_ic_to("bob")
+        await wait_for(pilot, lambda: app.current.commander == "bob", "the handover to a known user")

@@ -38,17 +38,20 @@ def hide_refused(workspace: Any, server: str | None = None) -> int:
     return len(refused) if refused and workspace.exclude(refused) else 0
 
 
-def known_users(workspace: Any, server: str | None = None) -> list[str] | None:
+def known_users(workspace: Any, server: str | None = None, client: Any = None) -> list[str] | None:
     """The server's user names (fetched now, else the cached list); None without a server
-    or anything known about its users."""
-    url = resolve_server(server)
+    or anything known about its users. ``client``: a ``SyncClient`` to ask (a running
+    engine's), else one is made for the configured server."""
+    from warroom.sync.client import SyncClient, SyncError
+
+    url = client.base_url if client is not None else resolve_server(server)
     if url is None:
         return None
     cache = state_dir(workspace.data_dir, normalize_url(url)) / USERS_FILE
-    from warroom.sync.client import SyncClient, SyncError
-
     try:
-        with SyncClient(url, resolve_token(), timeout=CHECK_TIMEOUT_SECONDS, connect_timeout=CHECK_TIMEOUT_SECONDS) as client:
+        if client is None:
+            client = SyncClient(url, resolve_token(), timeout=CHECK_TIMEOUT_SECONDS, connect_timeout=CHECK_TIMEOUT_SECONDS)
+        with client:
             users = client.users()
         atomic_write(cache, json.dumps(users).encode("utf-8"), mode=0o600)
         return users

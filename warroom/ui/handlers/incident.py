@@ -83,12 +83,45 @@ class IncidentHandlers:
             return
 
         def chosen(result: tuple[str, str] | None) -> None:
-            if result is not None:
-                role_name, person = result
-                # Handing IC over opens the situation brief, ready to copy for the new IC.
-                self.apply(lambda: self.desk.assign(incident.id, role_name, person), done=lambda: self.offer_handover_brief(incident.id, role_name, person))
+            if result is None:
+                return
+            role_name, person = result
+            # Handing IC over opens the situation brief, ready to copy for the new IC.
+            assign = lambda: self.apply(  # noqa: E731
+                lambda: self.desk.assign(incident.id, role_name, person),
+                done=lambda: self.offer_handover_brief(incident.id, role_name, person),
+            )
+            if self.sync_engine is None or not _is_commander(role_name) or not person:
+                assign()
+                return
+            # Only the IC may hand the role on: a name no token belongs to would lock the
+            # incident for everyone but admins. Ask the server (in a worker) before assigning.
+            self.run_worker(
+                lambda: self._check_commander(person, assign), thread=True, group="check-ic", name="check the IC's name"
+            )
 
         self.push_screen(AssignRoleScreen(incident.roles, role), chosen)
+
+    def _check_commander(self, person: str, assign) -> None:
+        """Thread: warn and ask when the sync server knows no user ``person``."""
+        from warroom.sync.people import check_person, known_users
+
+        try:
+            warning = check_person(person, known_users(self.workspace, client=self.sync_engine.client.clone()))
+        except Exception:
+            warning = None  # nothing to check against: assign as asked
+        self.call_from_thread(self._confirm_commander, person, warning, assign)
+
+    def _confirm_commander(self, person: str, warning: str | None, assign) -> None:
+        if warning is None:
+            assign()
+            return
+        from warroom.ui.screens.comms import ConfirmScreen
+
+        self.push_screen(
+            ConfirmScreen(f"Warning: {warning}. Make {person!r} the incident commander anyway?"),
+            lambda yes: assign() if yes else None,
+        )
 
     def on_roster_list_assign_requested(self, message: RosterList.AssignRequested) -> None:
         self.action_assign_role(message.role)
@@ -100,3 +133,12 @@ class IncidentHandlers:
         incident = self.require_incident()
         if incident is not None:
             self.push_screen(RoleHistoryScreen(incident))
+
+
+def _is_commander(role: str) -> bool:
+    from warroom.domain.models import INCIDENT_COMMANDER, canonical_role
+
+    try:
+        return canonical_role(role) == INCIDENT_COMMANDER
+    except ValueError:
+        return False
