@@ -42,7 +42,7 @@ def b64encode(raw: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # (validates the alphabet)
 
 
 def key_id(public_key: bytes) -> str:

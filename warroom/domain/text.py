@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional formatting
@@ -75,6 +76,7 @@ def safe_line(text: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)  # names repeat on every entry: look each up once
 def safe_name(text: str) -> str:
     """For names on output: as ``safe_line``, and invisible characters shown too, so
     ``Incident Commander`` and ``Incident Commander<U+200B>`` never look the same."""

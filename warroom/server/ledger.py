@@ -86,6 +86,8 @@ class _Keys:
     offered: dict[str, str]
     keep: dict[str, tuple[str, str | None]]
     purged: set[str]
+    verdicts: dict[str, str | None]
+    """Signatures checked before the lock (event id → why not the actor's; None: it is)."""
 
 
 class Ledger:
@@ -165,10 +167,12 @@ class Ledger:
         incident_ids = sorted({item.incident_id for item in parsed if isinstance(item, Event)})
         if not incident_ids:  # nothing valid: no transaction, no lock
             return [item for item in parsed if isinstance(item, EventResult)]
+        # Signatures are checked before the lock, in parallel: they are most of the work.
+        verdicts = self.authority.verify_many(item for item in parsed if isinstance(item, Event))
         with self._lock:
             for attempt in range(_ATTEMPTS):
                 try:
-                    return self._submit_once(principal, parsed, incident_ids, text_keys or {})
+                    return self._submit_once(principal, parsed, incident_ids, text_keys or {}, verdicts)
                 except RaceLost as exc:
                     log.info("batch judged again (%s)", exc)
             raise StoreError("the database stayed too busy to take this batch; try again")
@@ -179,10 +183,11 @@ class Ledger:
         parsed: list["Event | EventResult"],
         incident_ids: list[str],
         text_keys: dict[str, str],
+        verdicts: dict[str, str | None],
     ) -> list[EventResult]:
         now = self.clock.now()
         received_at = utc_iso(now)
-        keys = _Keys(text_keys, {}, set())
+        keys = _Keys(text_keys, {}, set(), verdicts)
         results: list[EventResult | None] = [None] * len(parsed)
         staged: list[_Staged] = []
         folded_early: dict[str, set[str]] = {}  # staged events folded in for the IC rule
@@ -258,7 +263,7 @@ class Ledger:
                     if seen.status is Outcome.DUPLICATE and offered is not None and problem is None:
                         keys.keep[event.id] = (offered, entry_of(event))  # a relay bringing a key we lacked
                     continue
-            refusal = self._authorize(principal, event, declared_now, unapplied, folded_early, now)
+            refusal = self._authorize(principal, event, declared_now, unapplied, folded_early, now, keys.verdicts)
             if refusal is None and problem is not None:
                 refusal = (RejectionCode.INVALID, f"the event is not valid: {problem}")
             if refusal is not None:
@@ -283,11 +288,12 @@ class Ledger:
         unapplied: dict[str, list[Event]],
         folded_early: dict[str, set[str]],
         now: datetime,
+        verdicts: dict[str, str | None] | None = None,
     ) -> tuple[RejectionCode, str] | None:
         refusal = self.authority.check_time(event, now) or self.authority.check_text(event)
         if refusal is not None:
             return refusal
-        author, refusal = self.authority.author(principal, event)
+        author, refusal = self.authority.author(principal, event, verdicts)
         if refusal is not None:
             return refusal
         assert author is not None
