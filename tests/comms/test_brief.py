@@ -135,7 +135,7 @@ def test_the_same_events_in_any_order_give_the_same_brief(workspace, clock):
     for seed in range(5):
         shuffled = list(events) + random.Random(seed).sample(events, 10)
         random.Random(seed + 100).shuffle(shuffled)
-        assert situation_brief(fold_incident(incident.id, shuffled), clock.now()) == expected
+        assert situation_brief(fold_incident(incident.id, shuffled, workspace.text_keys), clock.now()) == expected
 
 
 def test_an_overdue_update_and_a_status_held_for_a_while_are_spelled_out(workspace, clock):

@@ -258,6 +258,14 @@ def test_no_exec_turns_running_off_and_a_step_without_a_command_cannot_run(sampl
     with pytest.raises(DomainError, match="no command"):
         plan_run(incident, checklist.runbook_id, without.id, config=Config())
     hidden = [dict(id=s.id, text=s.text, code=["ls\u202e -la"] if s.id == with_code.id else s.code) for s in checklist.steps]
-    ws.record([commands.attach_runbook(ws.factory, incident, runbook_id=checklist.runbook_id, title=checklist.title, steps=hidden)])
+    # Attached here, the override is taken out as the event is made...
+    cleaned = commands.attach_runbook(ws.factory, incident, runbook_id=checklist.runbook_id, title=checklist.title, steps=hidden)
+    assert all("\u202e" not in line for step in cleaned.payload["steps"] for line in step["code"])
+    # ...but one made elsewhere (an older version, a crafted journal) still reaches the fold
+    # as written, and the runner refuses it.
+    from warroom.domain.events import AttachedStep, RunbookAttached
+
+    raw = RunbookAttached(runbook_id=checklist.runbook_id, title=checklist.title, steps=[AttachedStep(**step) for step in hidden])
+    ws.record([ws.factory.make(incident.id, raw)])
     with pytest.raises(DomainError, match="invisible character"):
         plan_run(ws.get("f4dca4f2"), checklist.runbook_id, with_code.id, config=Config())

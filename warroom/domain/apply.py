@@ -271,7 +271,9 @@ def _on_runbook_attached(state: Incident, event: Event) -> None:
             text=safe(spec["text"]),
             section=safe_line(spec.get("section", "")),
             depth=spec.get("depth", 0),
-            code=[safe(line) for line in spec.get("code", [])],
+            # Commands stay exactly as written: they are run and copied, not just read, and
+            # the runner (and the copy) refuse one that hides control or bidi characters.
+            code=list(spec.get("code", [])),
             ticks=old_ticks.get(spec["id"], {}),
         )
         for spec in p["steps"]
@@ -424,8 +426,8 @@ def _on_hypothesis_judged(state: Incident, event: Event) -> None:
     # whatever order the two arrive in.
     p = event.payload
     verdict = Verdict(p["verdict"])
-    reason = p.get("reason", "")
-    state.verdicts[p["entry_id"]] = HypothesisVerdict(p["entry_id"], verdict, event.actor, event.at, event.id, reason)
+    reason = safe(p.get("reason", ""))
+    state.verdicts[p["entry_id"]] = HypothesisVerdict(p["entry_id"], verdict, safe_name(event.actor), event.at, event.id, reason)
     entry = _find(state, p["entry_id"])
     subject = _first_line(entry.text, 60) if entry is not None and not entry.redacted else f"entry {short_id(p['entry_id'])}"
     why = f" (why: {reason})" if reason else ""
@@ -433,7 +435,9 @@ def _on_hypothesis_judged(state: Incident, event: Event) -> None:
 
 
 def _on_command_ran(state: Incident, event: Event) -> None:
-    run = CommandRun.from_payload(event.id, event.actor, event.at, event.payload)
+    p = event.payload
+    shown = {**p, "command": safe(p["command"]), "output": safe(p.get("output", "")), "full_output_at": safe_line(p.get("full_output_at", ""))}
+    run = CommandRun.from_payload(event.id, safe_name(event.actor), event.at, shown)
     state.command_runs[event.id] = run
     _add_entry(state, event, EntryKind.ACTION, run.timeline_text())
 
@@ -445,16 +449,16 @@ def _on_update_delivered(state: Incident, event: Event) -> None:
         SentUpdate.model_construct(
             id=event.id,
             at=event.at,
-            actor=event.actor,
+            actor=safe_name(event.actor),
             channel=channel,
             template_id=p["template_id"],
-            text=p["text"],
-            destination=p["destination"],
+            text=safe(p["text"]),
+            destination=safe_line(p["destination"]),
             attempts=p["attempts"],
         )
     )
     tries = f", attempt {p['attempts']}" if p["attempts"] > 1 else ""
-    _add_entry(state, event, EntryKind.COMMS, f"Update delivered ({channel.value} via {p['destination']}{tries}): {_first_line(p['text'])}")
+    _add_entry(state, event, EntryKind.COMMS, f"Update delivered ({channel.value} via {safe_line(p['destination'])}{tries}): {_first_line(p['text'])}")
 
 
 def _on_postmortem_section(state: Incident, event: Event) -> None:

@@ -112,7 +112,7 @@ class EventFactory:
         return self.new_id(self.clock.now())
 
 
-_MULTILINE_FIELDS = frozenset({"text", "summary", "impact", "reason", "skipped_reason", "code"})
+_MULTILINE_FIELDS = frozenset({"text", "summary", "impact", "reason", "skipped_reason", "code", "command", "output"})
 _NAME_FIELDS = frozenset({"person", "owner"})
 
 

@@ -81,6 +81,13 @@ class ChecklistHandlers:
         if found is None:
             return
         if found.command:
+            from warroom.runbooks.execute import CommandRefused, check_command
+
+            try:
+                check_command(found.command)  # what is pasted must be what is seen
+            except CommandRefused as exc:
+                self.notify(f"Not copied: {exc}", severity="error", timeout=8)
+                return
             self.copy_to_clipboard(found.command)
             self.notify(f"Copied: {found.command[:60]}", timeout=3)
         else:
