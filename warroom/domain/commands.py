@@ -90,9 +90,13 @@ class EventFactory:
         self.signer = signer
         self.sealer = sealer
 
-    def make(self, incident_id: str, payload: Payload, at: datetime | None = None) -> Event:
+    def make(
+        self, incident_id: str, payload: Payload, at: datetime | None = None, *, event_id: str | None = None
+    ) -> Event:
+        """The event (signed and sealed as set up); ``event_id`` gives it a chosen id (one
+        that stands for something already, such as a delivery) instead of a new one."""
         now = self.clock.now()
-        event_id = self.new_id(now)
+        event_id = event_id or self.new_id(now)
         data = payload.canonical()
         if self.sealer is not None and payload.kind in SEALABLE_KINDS:
             data = self.sealer.seal_payload(event_id, data)
@@ -497,4 +501,5 @@ def record_delivery(
         attempts=attempts,
         queued_at=queued_at,
     )
-    return factory.make(incident.id, payload).model_copy(update={"id": delivery_id})
+    # The id is the event's before it is signed: a signature covers it.
+    return factory.make(incident.id, payload, event_id=delivery_id)
