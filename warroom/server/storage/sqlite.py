@@ -120,6 +120,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     conn.execute("PRAGMA synchronous = FULL")
+    # A purged text key is overwritten on disk, not just unlinked from the table (rows leave
+    # only text_keys and tokens, so this costs nothing elsewhere).
+    conn.execute("PRAGMA secure_delete = ON")
     return conn
 
 
