@@ -53,10 +53,13 @@ _COMMANDS = {**incidents.COMMANDS, **situation.COMMANDS, "demo": tui.cmd_demo, "
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from warroom import __version__
+
     parser = argparse.ArgumentParser(
         prog="warroom",
         description="Incident war-room console. With no command, opens the TUI.",
     )
+    parser.add_argument("--version", action="version", version=f"warroom {__version__}")
     add_common_options(parser, top_level=True)
     parser.add_argument("--theme", help="Textual theme name (e.g. warroom-dark, warroom-light)")
     parser.add_argument("--server", help="sync with this warroom server URL (env WARROOM_SERVER)")

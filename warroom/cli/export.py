@@ -100,7 +100,7 @@ def _export(args) -> int:
     else:
         text = desk.postmortem(incident.id, redacted=args.redacted, local_tz=zone)
     if args.output and args.output != "-":
-        path = Path(args.output).expanduser()
+        path = Path(args.output).expanduser().absolute()  # say exactly where it went
         try:
             desk.write_file(path, text)
         except OSError as exc:

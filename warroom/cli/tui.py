@@ -65,7 +65,7 @@ def _make_demo_copy(*, keep: bool) -> Path:
 
     source = paths.sample_incidents_dir()
     if not source.is_dir():
-        raise CliError(f"sample data not found at {source} (run from a checkout of warroom)")
+        raise CliError(f"sample incidents not found at {source}: this install of warroom is incomplete; reinstall it")
     root = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
     directory = root / "data"
     try:

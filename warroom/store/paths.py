@@ -79,12 +79,23 @@ def user_incident_types_file() -> Path:
 
 
 def package_root() -> Path:
-    """The directory holding the ``warroom`` package (its parent has sample_data/ in a checkout)."""
+    """The ``warroom`` package directory (in a checkout, or in site-packages when installed)."""
     return Path(__file__).resolve().parent.parent
 
 
+# A built wheel carries the checkout's top-level sample_data/ and themes/ under this directory
+# of the package (the build backend maps them there); in a checkout they stay where they are.
+SHIPPED_DIR_NAME = "shipped"
+
+
+def _shipped(name: str) -> Path:
+    packaged = package_root() / SHIPPED_DIR_NAME / name
+    return packaged if packaged.is_dir() else package_root().parent / name
+
+
 def sample_data_dir() -> Path:
-    return package_root().parent / "sample_data"
+    """The built-in runbooks, checklists, comms templates, incident types and demo incidents."""
+    return _shipped("sample_data")
 
 
 def sample_incidents_dir() -> Path:
@@ -106,4 +117,5 @@ def shipped_incident_types_file() -> Path:
 
 
 def shipped_theme_dir() -> Path:
-    return package_root().parent / "themes"
+    """The themes that come with warroom (``*.toml``)."""
+    return _shipped("themes")

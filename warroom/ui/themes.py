@@ -149,7 +149,7 @@ def install_themes(app: App, requested: str | None, directories: list[Path] | No
     return wanted
 
 
-# Used when the themes/ directory is missing (an installed wheel without the checkout).
+# Used when no theme file could be read at all (a damaged install).
 FALLBACK_THEME = Theme(
     name=DEFAULT_THEME,
     dark=True,
