@@ -85,9 +85,11 @@ def open_workspace(args: argparse.Namespace, config: Config | None = None) -> Wo
     actor = resolve_user(getattr(args, "user", None), config) or login_name()
     from warroom.domain.text import safe_line
     from warroom.sync.people import hide_refused
+    from warroom.progress import progress_bar
 
     workspace = Workspace(data_dir(args, config), actor)
-    report = workspace.load()
+    with progress_bar("Reading journals", minimum=4 * 1024 * 1024) as progress:
+        report = workspace.load(progress)
     for warning in report.warnings:
         print(f"warroom: warning: {safe_line(warning)}", file=sys.stderr)
     for error in report.errors:

@@ -156,8 +156,11 @@ def _import_json(args, text: str) -> int:
     from warroom.export.jsonio import import_document
     from warroom.store.journal import JournalError
 
+    from warroom.progress import progress_bar
+
     try:
-        events, keys = import_document(text)
+        with progress_bar("Checking events") as progress:
+            events, keys = import_document(text, progress)
     except ValueError as exc:
         raise CliError(f"{args.file}: {exc}") from None
     incident_id = events[0].incident_id

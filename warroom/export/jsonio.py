@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from warroom.domain.events import Event, parse_event
@@ -74,14 +74,14 @@ def export_json(incident_id: str, events: Iterable[Event], keys: Mapping[str, by
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def import_json(text: str) -> list[Event]:
+def import_json(text: str, progress: Callable[[int, int], None] | None = None) -> list[Event]:
     """The events of an export (see ``import_document``)."""
-    return import_document(text)[0]
+    return import_document(text, progress)[0]
 
 
-def import_document(text: str) -> tuple[list[Event], dict[str, bytes]]:
+def import_document(text: str, progress: Callable[[int, int], None] | None = None) -> tuple[list[Event], dict[str, bytes]]:
     """The events of an export, fully validated, in fold order, and the keys of their sealed
-    texts.
+    texts. ``progress(events_done, events_total)`` is called now and then.
 
     Raises ``ValueError`` with a sentence naming what is wrong: not JSON, not a warroom
     incident export, an unsupported version, an invalid event (with its index), events of
@@ -112,6 +112,8 @@ def import_document(text: str) -> tuple[list[Event], dict[str, bytes]]:
         raise ValueError("the export holds no events")
     events: dict[str, Event] = {}
     for index, raw in enumerate(raw_events):
+        if progress is not None and not index % 2000:
+            progress(index, len(raw_events))
         if not isinstance(raw, dict):
             raise ValueError(f"event {index}: expected a JSON object")
         try:

@@ -26,11 +26,15 @@ import fcntl
 import os
 import stat
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from warroom.domain.events import Event, parse_canonical_event_json
 from warroom.store.atomic import fsync_dir
+
+_PROGRESS_EVERY = 2000
+"""Lines between two progress reports while reading a journal."""
 
 
 class JournalError(Exception):
@@ -138,9 +142,10 @@ class Journal:
 
     # --- reading --------------------------------------------------------------------------
 
-    def open(self) -> OpenResult:
+    def open(self, progress: Callable[[int, int], None] | None = None) -> OpenResult:
         """Read every event, cutting a torn tail. Corrupt lines are reported, kept and
-        quarantined; raises JournalError only when the file cannot be used at all."""
+        quarantined; raises JournalError only when the file cannot be used at all.
+        ``progress(bytes_done, bytes_total)`` is called now and then while reading."""
         try:
             fd = open_regular(self.path, os.O_RDWR)
         except FileNotFoundError:
@@ -151,7 +156,7 @@ class Journal:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             data = _read_all(fd)
-            events, good_end, torn, bad = self._parse(data, start_line=1, final=True)
+            events, good_end, torn, bad = self._parse(data, start_line=1, final=True, progress=progress)
             warnings = []
             if torn:
                 os.ftruncate(fd, good_end)
@@ -230,7 +235,7 @@ class Journal:
         return events
 
     def _parse(
-        self, data: bytes, *, start_line: int, final: bool
+        self, data: bytes, *, start_line: int, final: bool, progress: Callable[[int, int], None] | None = None
     ) -> tuple[list[Event], int, bool, list[BadLine]]:
         """Events, the offset after the last complete line, whether the tail is torn (no
         newline), and the complete lines that are not good events."""
@@ -264,6 +269,10 @@ class Journal:
             if reason is not None:
                 bad.append(BadLine(line_no, pos, reason, line))
             pos = newline + 1
+            if progress is not None and not line_no % _PROGRESS_EVERY:
+                progress(pos, length)
+        if progress is not None:
+            progress(pos, length)
         return events, pos, False, bad
 
     def _quarantine(self, bad: list[BadLine]) -> None:

@@ -41,6 +41,13 @@ AUTO = "auto"
 _NODE_FILE = "node-id"
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 class UnknownIncidentError(DomainError):
     pass
 
@@ -149,20 +156,30 @@ class Workspace:
 
     # --- loading ---------------------------------------------------------------------------
 
-    def load(self) -> LoadReport:
-        """Read every journal. Corrupt journals are reported, not half-loaded."""
+    def load(self, progress: Callable[[int, int], None] | None = None) -> LoadReport:
+        """Read every journal. Corrupt journals are reported, not half-loaded.
+        ``progress(bytes_done, bytes_total)`` follows the reading, over all journals."""
         with self._lock:
             self.journal_dir.mkdir(parents=True, exist_ok=True)
+            todo = []
             for path in sorted(self.journal_dir.iterdir()):
                 incident_id = paths.journal_incident_id(path.name)
                 if incident_id and incident_id not in self._journals:
-                    self._open_journal(incident_id, path)
+                    todo.append((incident_id, path))
+            sizes = [_size(path) for _, path in todo] if progress else []
+            total, before = sum(sizes), 0
+            for index, (incident_id, path) in enumerate(todo):
+                step = None
+                if progress is not None:
+                    step = lambda done, _total, base=before: progress(base + done, total)  # noqa: E731
+                    before += sizes[index]
+                self._open_journal(incident_id, path, step)
             return self.report
 
-    def _open_journal(self, incident_id: str, path: Path) -> list[Event]:
+    def _open_journal(self, incident_id: str, path: Path, progress: Callable[[int, int], None] | None = None) -> list[Event]:
         journal = Journal(path, incident_id)
         try:
-            result = journal.open()
+            result = journal.open(progress)
         except JournalError as exc:
             self._broken[incident_id] = str(exc)
             self.report.errors.append(str(exc))
