@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from warroom.comms.render import render
 from warroom.comms.templates import TemplateError, load_templates, parse_template
 from warroom.domain import commands
-from warroom.domain.cadence import cadence, format_countdown
+from warroom.domain.cadence import Cadence, cadence, describe
 from warroom.domain.models import CommsChannel, ComponentState, EntryKind, Severity, Status
 from warroom.store.workspace import Workspace
 
@@ -45,7 +45,15 @@ def test_status_update_carries_live_facts(templates, workspace, clock):
     assert "MONITORING" in text
     assert "Roll back payments-api to v2.14.2" in text  # latest decisions
     assert "Checkout: degraded performance" in text  # components
-    assert "Next update by 15:19 UTC" in text  # last sent 15:04 + 15 minutes for SEV1
+    # This draft is the update: sent now (15:12), the next is due 15 minutes later for SEV1.
+    assert "Next update by 15:27 UTC" in text
+
+
+def test_an_overdue_update_never_promises_a_time_already_past(templates, workspace, clock):
+    clock.advance(minutes=30)  # 15:42: the update due at 15:19 is 23 minutes late
+    assert cadence(workspace.get(PAYMENTS), clock.now()).overdue
+    text = render(templates["status-update"], workspace.get(PAYMENTS), clock.now())
+    assert "Next update by 15:57 UTC" in text
 
 
 def test_unknown_placeholder_is_reported_with_file_and_line():
@@ -73,9 +81,10 @@ def test_cadence_due_overdue_reset_on_sent_and_paused_when_resolved(workspace, c
     timing = cadence(incident, clock.now())
     assert not timing.paused and not timing.overdue
     assert timing.due_at == incident.sent_updates[-1].at + timedelta(minutes=15)
+    assert describe(timing) == "update due 15:19Z (in 6m)"  # 15:19:03 due, 15:12:30 now
     clock.advance(minutes=10)
     assert cadence(workspace.get(PAYMENTS), clock.now()).overdue
-    assert format_countdown(cadence(workspace.get(PAYMENTS), clock.now()).remaining_seconds).count(":") == 1
+    assert describe(cadence(workspace.get(PAYMENTS), clock.now())) == "UPDATE OVERDUE 15:19Z (3m late)"
 
     workspace.record([commands.mark_sent(workspace.factory, workspace.get(PAYMENTS), "status-update", CommsChannel.INTERNAL, "update")])
     timing = cadence(workspace.get(PAYMENTS), clock.now())
@@ -87,6 +96,17 @@ def test_cadence_due_overdue_reset_on_sent_and_paused_when_resolved(workspace, c
     assert cadence(workspace.get(PAYMENTS), clock.now()).paused
     workspace.record([commands.update(workspace.factory, workspace.get(PAYMENTS), status=Status.INVESTIGATING, severity=Severity.SEV4)])
     assert cadence(workspace.get(PAYMENTS), clock.now()).paused  # SEV4 has no cadence
+
+
+@pytest.mark.parametrize(
+    ("remaining", "words"),
+    [(840, "update due 04:30Z (in 14m)"), (45, "update due 04:30Z (in 45s)"), (3900, "update due 04:30Z (in 1h 05m)"),
+     (-200, "UPDATE OVERDUE 04:30Z (3m late)"), (-5, "UPDATE OVERDUE 04:30Z (5s late)")],
+)
+def test_cadence_in_words_names_a_clock_time_and_a_countdown(remaining, words):
+    due = datetime(2026, 3, 30, 4, 30, tzinfo=timezone.utc)
+    assert describe(Cadence(due_at=due, remaining_seconds=remaining, paused=False)) == words
+    assert describe(Cadence(due_at=None, remaining_seconds=0, paused=True)) == ""
 
 
 def test_concurrent_draft_saves_are_both_kept_as_a_conflict(workspace, sample_dir, clock):

@@ -12,7 +12,7 @@ from warroom.domain.clock import FixedClock
 from warroom.domain.fold import fold_incident
 from warroom.domain.hlc import HlcValue
 from warroom.store import paths
-from warroom.desk.demo import copy_sample_incidents
+from warroom.desk.demo import copy_sample_incidents, shift_clock_times
 from warroom.store.journal import Journal
 from warroom.store.workspace import Workspace
 
@@ -50,15 +50,20 @@ def test_copy_shifts_times_and_preserves_everything_else(tmp_path, originals):
     assert set(copies) == set(originals)
 
     newest = max(e.logged_at for events in copies.values() for e in events)
-    assert abs(newest - (NOW - timedelta(minutes=3))) < timedelta(milliseconds=1)
+    assert abs(newest - (NOW - timedelta(minutes=3))) <= timedelta(seconds=30)
 
     offset = newest - max(e.logged_at for events in originals.values() for e in events)
     assert offset > timedelta(days=30)  # the samples really were moved
+    assert offset % timedelta(minutes=1) == timedelta(0)  # whole minutes: HH:MM in text moves exactly
     for incident_id, events in originals.items():
         copied = copies[incident_id]
         assert [e.id for e in copied] == [e.id for e in events]
         for old, new in zip(events, copied):
-            assert (new.kind, new.actor, new.payload, new.incident_id) == (old.kind, old.actor, old.payload, old.incident_id)
+            assert (new.kind, new.actor, new.incident_id) == (old.kind, old.actor, old.incident_id)
+            assert new.payload == {
+                k: shift_clock_times(v, offset) if k in ("text", "reason", "title", "summary", "impact") and isinstance(v, str) else v
+                for k, v in old.payload.items()
+            }
             assert new.at - old.at == offset
             assert new.logged_at - old.logged_at == offset
             old_hlc, new_hlc = HlcValue.decode(old.hlc), HlcValue.decode(new.hlc)
@@ -72,7 +77,7 @@ def test_copy_shifts_times_and_preserves_everything_else(tmp_path, originals):
         old_state = fold_incident(incident_id, events)
         new_state = fold_incident(incident_id, copied)
         assert [(e.id, e.kind, e.actor, e.text, e.redacted) for e in new_state.timeline] == [
-            (e.id, e.kind, e.actor, e.text, e.redacted) for e in old_state.timeline
+            (e.id, e.kind, e.actor, shift_clock_times(e.text, offset), e.redacted) for e in old_state.timeline
         ]
         assert [e.text for e in new_state.timeline] and all(
             new.at - old.at == offset for old, new in zip(old_state.timeline, new_state.timeline)
@@ -103,4 +108,26 @@ def test_copy_opens_as_a_live_looking_workspace(tmp_path):
 def test_lead_is_configurable(tmp_path):
     copy_sample_incidents(SOURCE, tmp_path, NOW, lead=timedelta(minutes=10))
     newest = max(e.logged_at for events in read(paths.incidents_dir(tmp_path)).values() for e in events)
-    assert abs(newest - (NOW - timedelta(minutes=10))) < timedelta(milliseconds=1)
+    assert abs(newest - (NOW - timedelta(minutes=10))) <= timedelta(seconds=30)
+
+
+def test_clock_times_in_the_text_agree_with_the_shifted_timeline(tmp_path):
+    copy_sample_incidents(SOURCE, tmp_path, NOW)
+    ws = Workspace(tmp_path, "demo-user", FixedClock(NOW))
+    ws.load()
+    payments = next(i for i in ws.incidents() if i.title.startswith("Checkout payments"))
+    # "payments-api v2.14.3 (deployed 14:15)" was written 20 minutes before declaring at 14:35.
+    deployed = next(e for e in payments.timeline if "(deployed" in e.text)
+    declared = payments.declared_at
+    assert f"(deployed {declared - timedelta(minutes=20):%H:%M})" in deployed.text
+    sent = payments.sent_updates[-1]
+    assert sent.text.startswith(f"INCIDENT UPDATE, {sent.at:%H:%M} UTC")
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes", "expected"),
+    [("deployed 14:15", 30, "deployed 14:45"), ("14:15-14:52 UTC", -15, "14:00-14:37 UTC"),
+     ("at 23:50:12", 20, "at 00:10:12"), ("v2.14.3 and 1:30 and 123:45 stay", 60, "v2.14.3 and 1:30 and 123:45 stay")],
+)
+def test_shift_clock_times(text, minutes, expected):
+    assert shift_clock_times(text, timedelta(minutes=minutes)) == expected

@@ -32,6 +32,8 @@ from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import uuid7
 from warroom.domain.models import (
     HUMAN_ENTRY_KINDS,
+    KEY_ENTRY_KINDS,
+    POSTMORTEM_CREDITS,
     POSTMORTEM_SECTIONS,
     ActionStatus,
     ActionType,
@@ -283,7 +285,7 @@ def test_table_cells_escape_pipes_newlines_and_formatting():
         h.log(text)
     incident = h.state
     markdown = to_markdown(incident, h.clock.now())
-    timeline = markdown.split("## Timeline\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    timeline = markdown.split("| Time (UTC) |", 1)[1].split("\n\n", 1)[0].splitlines()
     assert len(timeline) == 2 + len(incident.timeline)  # header, delimiter, one line per entry
     assert "| error rate \\| 38% \\| climbing |" in markdown
     assert "| first line<br>second line<br>third |" in markdown
@@ -336,17 +338,25 @@ def test_unwritten_sections_are_present_with_their_prompts():
     text = to_markdown(h.state, h.clock.now())
     for heading, key in [
         ("Summary", "summary"),
+        ("Trigger", "trigger"),
+        ("Detection", "detection"),
+        ("Response", "response"),
+        ("Recovery", "recovery"),
         ("Root cause", "root_cause"),
         ("Contributing factors", "contributing_factors"),
         ("What went well", "went_well"),
         ("What went poorly", "went_poorly"),
+        ("Where we got lucky", "got_lucky"),
         ("Lessons learned", "lessons_learned"),
     ]:
         assert f"## {heading}\n\n_{POSTMORTEM_SECTIONS[key]}_\n" in text
     for heading in ("Impact", "Timeline", "Action items", "Metrics", "Milestones", "Roles"):
         assert f"\n## {heading}\n" in text
     assert "_No action items yet." in text
-    assert "**Authors:** _Who wrote this postmortem._" in text
+    assert f"**Authors:** _{POSTMORTEM_CREDITS['authors']}_" in text
+    assert f"**Reviewers:** _{POSTMORTEM_CREDITS['reviewers']}_" in text
+    headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert headings.index("Trigger") < headings.index("Timeline") < headings.index("Where we got lucky") < headings.index("Action items")
 
 
 def test_written_sections_replace_the_prompts_and_keep_their_markdown():
@@ -379,9 +389,9 @@ def test_action_items_table_and_unpromoted_todos():
     item = list(h.state.action_items)[-1]
     h.add(commands.update_action_item(h.factory, h.state, item, status=ActionStatus.IN_PROGRESS))
     text = to_markdown(h.state, h.clock.now())
-    assert "| Action | Owner | Due | Priority | Status | Type |" in text
-    assert "| Contract test for \\| stored cards | _unassigned_ | — | medium | todo | corrective |" in text
-    assert "| Alert on stored-card errors | bob | 2026-04-15 | high | in progress | detective |" in text
+    assert "| Action | Owner | Due | Priority | Status | Type | Ticket |" in text
+    assert "| Contract test for \\| stored cards | _unassigned_ | — | medium | todo | corrective | — |" in text
+    assert "| Alert on stored-card errors | bob | 2026-04-15 | high | in progress | detective | — |" in text
     todos = text.split("Todos from the timeline that are not action items yet:\n\n", 1)[1].split("\n\n", 1)[0]
     assert todos == "- Review retry backoff (alice, 2026-03-30 14:02 UTC)"
 
@@ -405,8 +415,7 @@ def test_metrics_and_milestones_with_a_frozen_clock():
         "| Time to acknowledge | 3m 00s |",
         "| Time to declare | 8m 00s |",
         "| Time to mitigate | 28m 00s |",
-        "| Time to resolve | 58m 00s |",
-        "| Duration (declared to resolved) | 50m 00s |",
+        "| Duration (time to resolve) | 58m 00s |",
     ]
     milestones = text.split("## Milestones\n\n", 1)[1].split("\n\n", 1)[0]
     assert milestones.splitlines()[2:] == [
@@ -416,7 +425,8 @@ def test_metrics_and_milestones_with_a_frozen_clock():
         "| mitigated | 2026-03-30 14:30:00 | automatic |",
         "| resolved | 2026-03-30 15:00:00 | automatic |",
     ]
-    assert "- **Duration:** 50m 00s\n" in text
+    assert "- **Duration:** 58m 00s (detection to resolution)\n" in text
+    assert "Duration is measured from detection" in text
     assert "- **Date:** 2026-03-30\n" in text
 
 
@@ -438,6 +448,122 @@ def test_markdown_is_pure_and_has_no_textual_import():
     assert "open(" not in Path(module.__file__).read_text()
 
 
+# --- a postmortem written in full -------------------------------------------------------------------
+
+WRITTEN = {
+    "summary": "A config push removed the card-token cache, so **every** card payment was declined for 50 minutes.",
+    "trigger": "The 14:08 push of `tokens.yaml` set the cache size to 0.",
+    "detection": "The payment error-rate alert fired at 14:12, four minutes after the push.",
+    "response": "- IC declared SEV2 at 14:15 and raised it to SEV1 at 14:20\n- Tech lead compared the pushes of the last hour",
+    "recovery": "Reverting the push at 14:40 emptied the error queue; checkout success was back to normal by 14:55.",
+    "root_cause": "Config pushes skip the canary stage that code deploys go through.",
+    "contributing_factors": "The cache size had no lower bound.",
+    "went_well": "The alert fired within five minutes.",
+    "went_poorly": "Nobody could see which pushes had gone out.",
+    "got_lucky": "It happened at 14:00 on a Tuesday, not during the evening peak.",
+    "lessons_learned": "Treat config like code.",
+    "authors": "alice, bob",
+    "reviewers": "carol",
+}
+
+
+def written_postmortem() -> Harness:
+    """A SEV2 raised to SEV1, mitigated, resolved, reopened and resolved again, with every
+    section, authors, reviewers and action items with and without tickets."""
+    h = Harness()
+    h.clock.advance(minutes=15)  # 14:15
+    h.declare(severity=Severity.SEV2, title="Card payments declined: cache emptied by a config push")
+    h.log("Payment error-rate alert fired", at=T0 + timedelta(minutes=12))
+    h.clock.advance(minutes=5)  # 14:21 (logging the alert took a minute)
+    h.add(commands.update(h.factory, h.state, severity=Severity.SEV1))
+    h.log("Rolled back the 14:08 config push", EntryKind.ACTION, minutes=20)  # 14:41
+    h.add(commands.update(h.factory, h.state, status=Status.MONITORING))
+    h.log("Add a canary stage for config pushes", EntryKind.TODO, minutes=4)
+    h.clock.advance(minutes=10)
+    h.add(commands.update(h.factory, h.state, status=Status.RESOLVED))
+    h.clock.advance(minutes=5)
+    h.add(commands.update(h.factory, h.state, status=Status.INVESTIGATING))
+    h.log("Declines again in one region", minutes=1)
+    h.clock.advance(minutes=9)
+    h.add(commands.update(h.factory, h.state, status=Status.RESOLVED))
+    for key, text in WRITTEN.items():
+        h.add(commands.set_postmortem_section(h.factory, h.state, key, text))
+    h.add(commands.add_action_item(h.factory, h.state, "Canary stage for config pushes", owner="bob", ticket="PAY-1432"))
+    h.add(commands.add_action_item(h.factory, h.state, "Lower bound for the cache size", ticket="https://tracker.example/issues/88"))
+    h.add(commands.add_action_item(h.factory, h.state, "Dashboard of recent pushes"))
+    h.clock.advance(hours=2)
+    return h
+
+
+def test_written_postmortem_matches_golden_with_the_key_timeline():
+    h = written_postmortem()
+    text = to_markdown(h.state, h.clock.now(), timeline="key")
+    check_golden("written-postmortem-key.md", text)
+    for key in POSTMORTEM_SECTIONS:
+        assert WRITTEN[key] in text
+    assert "- **Authors:** alice, bob\n- **Reviewers:** carol\n" in text
+    parsed = parse_html(text)
+    items = next(t for t in parsed.tables if t[0][0] == "Action")
+    assert items[0][-1] == "Ticket"
+    assert [row[-1] for row in items[1:]] == ["PAY-1432", "https://tracker.example/issues/88", "—"]
+    assert "<https://tracker.example/issues/88>" in text  # a link stays a link
+
+
+def test_key_timeline_leaves_out_the_bookkeeping_and_says_so():
+    h = written_postmortem()
+    incident = h.state
+    full = timeline_table(parse_html(to_markdown(incident, h.clock.now(), timeline="all")))
+    key = timeline_table(parse_html(to_markdown(incident, h.clock.now(), timeline="key")))
+    assert len(full) - 1 == len(incident.timeline)
+    assert [row[2] for row in key[1:]] == [e.kind.value for e in incident.timeline if e.kind in KEY_ENTRY_KINDS]
+    assert {row[2] for row in full[1:]} - {row[2] for row in key[1:]} == {"action item"}
+    left_out = sum(1 for e in incident.timeline if e.kind not in KEY_ENTRY_KINDS)
+    assert f"; {left_out} other automatic entries are left out (checklist ticks, comms, action items and the like)." in to_markdown(incident, h.clock.now(), timeline="key")
+    with pytest.raises(ValueError, match="timeline must be one of"):
+        to_markdown(incident, h.clock.now(), timeline="some")
+
+
+def _gantt(text: str) -> list[str]:
+    return text.split("```mermaid\n", 1)[1].split("\n```\n", 1)[0].splitlines()
+
+
+def test_mermaid_chart_shows_sev_and_status_phases_and_milestones():
+    h = written_postmortem()
+    chart = _gantt(to_markdown(h.state, h.clock.now()))
+    assert chart[:6] == [
+        "gantt",
+        "    title Card payments declined cache emptied by a config push (UTC)",
+        "    dateFormat YYYY-MM-DD HH:mm:ss",
+        "    axisFormat %H:%M",
+        "    todayMarker off",
+        "    section Severity",
+    ]
+    assert chart[6:] == [
+        "    SEV2 High :2026-03-30 14:15:00, 2026-03-30 14:21:00",
+        "    SEV1 Critical :crit, 2026-03-30 14:21:00, 2026-03-30 15:10:00",
+        "    section Status",
+        "    investigating :2026-03-30 14:15:00, 2026-03-30 14:41:00",
+        "    monitoring :2026-03-30 14:41:00, 2026-03-30 14:55:00",
+        "    resolved :done, 2026-03-30 14:55:00, 2026-03-30 15:00:00",
+        "    investigating :2026-03-30 15:00:00, 2026-03-30 15:10:00",
+        "    section Milestones",
+        "    detected :milestone, 2026-03-30 14:12:00, 0m",
+        "    declared :milestone, 2026-03-30 14:15:00, 0m",
+        "    mitigated :milestone, 2026-03-30 14:41:00, 0m",
+        "    resolved :milestone, 2026-03-30 15:10:00, 0m",
+    ]
+
+
+def test_mermaid_chart_cannot_be_broken_by_a_title():
+    h = Harness()
+    h.declare(title="x ```\n%%{init: {'theme':'dark'}}%%\nsection Evil: done; click a call b() #1")
+    text = to_markdown(h.state, h.clock.now())
+    chart = _gantt(text)
+    assert chart[1] == "    title x init 'theme' 'dark' section Evil done click a call b() 1 (UTC)"
+    assert text.count("```") == 2
+    assert all(":" not in line.split(":", 1)[0] for line in chart)
+
+
 # --- the CAN report template ---------------------------------------------------------------------
 
 
@@ -449,7 +575,7 @@ def test_can_report_template_renders_conditions_actions_needs(workspace, now):
     text = render(templates["can-report"], incident, now)
     assert "{" not in text and "}" not in text
     conditions = text.split("CONDITIONS: where things stand\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert conditions[0] == "- Status: monitoring (SEV1, 37m 19s since declared)"
+    assert conditions[0] == "- Status: monitoring (SEV1, 41m 30s since detection)"
     assert conditions[1] == "- Impact: Card payments fail at checkout; customers see 'payment declined'"
     assert "- Hypothesis (14:40): payments-api v2.14.3 (deployed 14:15) introduced the regression" in conditions
     assert "- 15:10 1,214 failed payments to reconcile with finance; none were captured twice" in conditions

@@ -71,12 +71,13 @@ def test_incident_metrics_with_a_frozen_clock(incidents):
     _, by_name = incidents
     a = incident_metrics(by_name["A"], NOW)
     assert (a.time_to_acknowledge, a.time_to_declare, a.time_to_mitigate, a.time_to_resolve) == (120, 300, 1200, 3600)
-    assert a.duration == 55 * 60  # declared 10:05 to resolved 11:00
+    assert a.duration == a.time_to_resolve == 60 * 60  # detected 10:00 to resolved 11:00 (one definition)
     c = incident_metrics(by_name["C"], NOW)
     assert (c.time_to_acknowledge, c.time_to_declare, c.time_to_mitigate, c.time_to_resolve) == (None, 0, None, None)
     assert c.duration == (NOW - at(15, 12, 0)).total_seconds()  # still running: up to now
     d = incident_metrics(by_name["D"], NOW)
     assert (d.time_to_acknowledge, d.time_to_declare, d.time_to_mitigate, d.time_to_resolve) == (300, 600, 2400, None)
+    assert d.duration == (NOW - at(20, 8, 50)).total_seconds()  # active: from detection (before declaring) to now
 
 
 def test_report_counts_mtta_and_mttr_by_severity(incidents):

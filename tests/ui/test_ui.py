@@ -347,10 +347,10 @@ async def test_comms_draft_edit_save_send_then_cadence_restarts(make_app, sample
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         header = app.query_one(HeaderBar)
-        assert header.cadence_text == "next update 6:33"  # last sent 15:04:03 + 15 min, now 15:12:30
+        assert header.cadence_text == "update due 15:19Z (in 6m)"  # last sent 15:04:03 + 15 min, now 15:12:30
         clock.advance(minutes=7)
         app._tick()
-        assert header.cadence_overdue and header.cadence_text == "UPDATE OVERDUE 0:27"
+        assert header.cadence_overdue and header.cadence_text == "UPDATE OVERDUE 15:19Z (27s late)"
 
         await pilot.press("escape", "5")
         pane = app.query_one("#comms")
@@ -376,7 +376,7 @@ async def test_comms_draft_edit_save_send_then_cadence_restarts(make_app, sample
         assert sent.channel is CommsChannel.INTERNAL and sent.text.endswith("Refunds start tomorrow.")
         assert app.current.timeline[-1].text.startswith("Update sent (internal): INCIDENT UPDATE, 15:19 UTC")
         app._tick()
-        assert header.cadence_text == "next update 15:00" and not header.cadence_overdue
+        assert header.cadence_text == "update due 15:34Z (in 15m)" and not header.cadence_overdue
 
         # Leaving with unsaved edits keeps them as a new version: nothing typed is lost.
         area.move_cursor(area.document.end)
@@ -471,7 +471,7 @@ async def test_milestones_are_editable_and_checked_for_order(make_app, sample_di
 
 
 async def test_postmortem_sections_are_saved(make_app, sample_dir):
-    from warroom.ui.screens.followup import PostmortemScreen
+    from warroom.ui.screens.followup import POSTMORTEM_FIELDS, PostmortemScreen
 
     app = make_app(sample_dir, poll_journals=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -480,7 +480,7 @@ async def test_postmortem_sections_are_saved(make_app, sample_dir):
         await pilot.pause()
         assert isinstance(app.screen, PostmortemScreen)
         sections = app.screen.query_one("#sections")
-        sections.highlighted = 1  # root cause
+        sections.highlighted = list(POSTMORTEM_FIELDS).index("root_cause")
         await pilot.pause()
         await pilot.press("enter", *"Token normalisation threw on stored cards without expiry.")
         await pilot.press("ctrl+s")

@@ -44,6 +44,7 @@ def cmd_tui(args, *, demo: bool = False) -> int:
             theme=args.theme,
             server=getattr(args, "server", None),
             sync=not demo,  # never push the sample incidents to a team server
+            start_in_timeline=demo,  # people read and try keys (?) before they type
         )
     except SyncConfigError as exc:
         raise CliError(str(exc)) from None

@@ -16,6 +16,7 @@ from warroom.domain.models import (
     EntryKind,
     HUMAN_ENTRY_KINDS,
     Incident,
+    Milestone,
     format_duration,
 )
 from warroom.domain.text import safe
@@ -39,8 +40,8 @@ def _entries(incident: Incident, kinds: set[EntryKind], count: int) -> list[str]
 def _conditions(incident: Incident, now: datetime) -> list[str]:
     """Where things stand (Tactical CAN report): status, impact, components, the latest notes
     and the current hypotheses."""
-    since_declared = format_duration(incident.elapsed_seconds(now))
-    lines = [f"Status: {incident.status.value} ({incident.severity.value}, {since_declared} since declared)"]
+    duration = format_duration(incident.elapsed_seconds(now))
+    lines = [f"Status: {incident.status.value} ({incident.severity.value}, {duration} since detection)"]
     lines.append(f"Impact: {incident.impact or '(impact not yet assessed)'}")
     if incident.components:
         lines.append("Status page: " + "; ".join(f"{name}: {state.value}" for name, state in incident.components.items()))
@@ -82,10 +83,8 @@ def placeholder_values(incident: Incident, now: datetime, cadence_overrides: dic
     """Every placeholder's value for this incident at ``now``."""
     roles = {role: incident.roles.get(role) for role in CORE_ROLES}
     roles.update({r: p for r, p in incident.roles.items() if r not in roles})
-    human = [e for e in incident.timeline if e.kind in HUMAN_ENTRY_KINDS]
-    started = min((e.at for e in human), default=incident.declared_at)
-    if incident.declared_at and started and started > incident.declared_at:
-        started = incident.declared_at
+    # The start of the duration (detection), so "started 14:31, for 41m" adds up.
+    started = incident.milestones.get(Milestone.DETECTED, incident.declared_at)
     timing = cadence(incident, now, cadence_overrides)
     interval = update_interval(incident.severity, cadence_overrides)
     return {
@@ -113,7 +112,9 @@ def placeholder_values(incident: Incident, now: datetime, cadence_overrides: dic
         "latest_updates": _bullets(_entries(incident, set(HUMAN_ENTRY_KINDS) - {EntryKind.TODO}, 5), "nothing logged yet"),
         "open_todos": _bullets(_entries(incident, {EntryKind.TODO}, 10), "none"),
         "components": _bullets([f"{name}: {state.value}" for name, state in incident.components.items()], "none listed"),
-        "next_update": _hhmm(timing.due_at) if timing.due_at else "when there is news",
+        # This draft is the update: once it goes out the cadence restarts, so the next one is
+        # due an interval from now, never at a time already past (an overdue update).
+        "next_update": _hhmm(now + interval) if interval and not timing.paused else "when there is news",
         "update_every": f"{int(interval.total_seconds() // 60)} minutes" if interval else "as needed",
         "conditions": _bullets(_conditions(incident, now), "nothing known yet"),
         "needs": _bullets(_needs(incident), "nothing requested"),

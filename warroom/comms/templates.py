@@ -40,7 +40,7 @@ PLACEHOLDERS: dict[str, str] = {
     "latest_updates": "the last five notes, decisions, actions, hypotheses",
     "open_todos": "todo entries, one per line",
     "components": "status-page components and their state, one per line",
-    "next_update": "when the next update is due (HH:MM UTC)",
+    "next_update": "when the update after this one is due, if this one goes out now (HH:MM UTC)",
     "update_every": "the update cadence, e.g. '15 minutes'",
     "conditions": "CAN report conditions: status and impact, the latest notes and hypotheses",
     "needs": "CAN report needs: open todos and open action items, one per line",

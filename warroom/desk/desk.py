@@ -374,7 +374,7 @@ class Desk:
         return [commands.promote_todo(self.workspace.factory, self.get(incident_ref), entry_ref)]
 
     def add_action_item(self, incident_ref: str, text: str, **fields) -> list[Event]:
-        """``owner``, ``due``, ``priority``, ``type``."""
+        """``owner``, ``due``, ``priority``, ``type``, ``ticket``."""
         return [commands.add_action_item(self.workspace.factory, self.get(incident_ref), text, **fields)]
 
     def update_action_item(self, incident_ref: str, item_id: str, **fields) -> list[Event]:
@@ -385,6 +385,10 @@ class Desk:
         return [commands.set_milestone(self.workspace.factory, self.get(incident_ref), milestone, self.when(when))]
 
     def set_postmortem_section(self, incident_ref: str, section: str, text: str) -> list[Event]:
+        """A postmortem section or credit; ``impact`` is the incident's own field (the comms
+        templates read it too), so it is changed as the incident."""
+        if section == "impact":
+            return [commands.update(self.workspace.factory, self.get(incident_ref), impact=text)]
         return [commands.set_postmortem_section(self.workspace.factory, self.get(incident_ref), section, text)]
 
     def metrics(self, incident_ref: str) -> IncidentMetrics:
@@ -405,21 +409,23 @@ class Desk:
         timeline_filter: TimelineFilter | None = None,
         redacted: str = "mark",
         local_tz: tzinfo | None = None,
+        timeline: str = "all",
     ) -> str:
         """The postmortem draft in Markdown. With a filter, the timeline section holds only
-        the matching entries (every other section is complete)."""
+        the matching entries (every other section is complete); ``timeline="key"`` keeps the
+        key entries only (see ``warroom.export.markdown``)."""
         from warroom.export.markdown import to_markdown
 
         incident = self.get(incident_ref)
         if timeline_filter is not None and not timeline_filter.is_empty:
             incident = incident.model_copy(update={"timeline": timeline_filter.apply(incident.timeline)})
-        return to_markdown(incident, self.now(), redacted=redacted, local_tz=local_tz)
+        return to_markdown(incident, self.now(), redacted=redacted, local_tz=local_tz, timeline=timeline)
 
     @staticmethod
     def write_file(path: str | Path, text: str) -> Path:
         """Write ``text`` to ``path`` atomically (replacing it); raises OSError."""
         from warroom.store.atomic import atomic_write
 
-        target = Path(path).expanduser()
+        target = Path(path).expanduser().absolute()  # callers say exactly where it went
         atomic_write(target, text.encode("utf-8"))
         return target

@@ -35,6 +35,7 @@ from warroom.domain.models import (
     EntryRevision,
     Incident,
     RoleChange,
+    StateChange,
     Severity,
     Status,
     TimelineEntry,
@@ -134,6 +135,8 @@ def _on_updated(state: Incident, event: Event) -> None:
             continue
         setattr(state, field, value)
         changes.append((field, old, value))
+        if field in ("severity", "status"):
+            state.state_changes.append(StateChange.model_construct(at=event.at, field=field, old=old.value, new=value.value))
         if field == "status":
             state.status_since = event.at
             if value is Status.MONITORING and state.mitigated_at is None:
@@ -371,6 +374,7 @@ def _on_action_added(state: Incident, event: Event) -> None:
         created_by=safe_name(event.actor),
         created_at=event.at,
         from_entry=p.get("from_entry"),
+        ticket=p.get("ticket"),
     )
     state.action_items[event.id] = item
     owner = f" (owner: {item.owner})" if item.owner else ""
@@ -384,7 +388,7 @@ def _on_action_updated(state: Incident, event: Event) -> None:
         state.problems.append(f"action item update {short_id(event.id)} points at an unknown item")
         return
     old_status = item.status
-    for field in ("text", "owner", "due", "priority", "status", "type"):
+    for field in ("text", "owner", "due", "priority", "status", "type", "ticket"):
         if p.get(field) is not None:
             value = p[field]
             if field == "due":
@@ -404,6 +408,8 @@ def _on_action_updated(state: Incident, event: Event) -> None:
         item.owner = None
     if p.get("clear_due"):
         item.due = None
+    if p.get("clear_ticket"):
+        item.ticket = None
     if item.status is not old_status:
         _add_entry(state, event, EntryKind.ACTION_ITEM, f"Action item {item.status.value}: {item.text}")
 

@@ -52,9 +52,22 @@ def cadence(incident: Incident, now: datetime, overrides: dict[str, int] | None 
     return Cadence(due_at=due, remaining_seconds=(due - now).total_seconds(), paused=False)
 
 
-def format_countdown(seconds: float) -> str:
-    """``754`` → ``12:34``; an hour or more → ``1:02:03``."""
+def _in_words(seconds: float) -> str:
+    """``840`` → ``14m``; under a minute in seconds; an hour or more → ``1h 05m``."""
     seconds = int(abs(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def describe(timing: Cadence) -> str:
+    """The cadence in words, the same in the header and the draft editor:
+    ``update due 04:30Z (in 14m)`` or ``UPDATE OVERDUE 04:30Z (3m late)``; empty when paused.
+    The due time is a clock time in UTC (``Z``), the part in brackets a countdown."""
+    if timing.paused or timing.due_at is None:
+        return ""
+    due = f"{timing.due_at:%H:%M}Z"
+    if timing.overdue:
+        return f"UPDATE OVERDUE {due} ({_in_words(timing.remaining_seconds)} late)"
+    return f"update due {due} (in {_in_words(timing.remaining_seconds)})"

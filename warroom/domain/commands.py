@@ -46,11 +46,11 @@ from warroom.domain.records import Verdict
 from warroom.domain.sealing import SEALABLE_KINDS, TextSealer
 from warroom.domain.signing import Signer
 from warroom.domain.text import clean
+from warroom.domain.postmortem import POSTMORTEM_KEYS
 from warroom.domain.scribe import FUTURE_SLACK
 from warroom.domain.models import (
     CORE_ROLES,
     INCIDENT_COMMANDER,
-    POSTMORTEM_SECTIONS,
     Milestone,
     CommsChannel,
     ComponentState,
@@ -388,7 +388,7 @@ def set_component(factory: EventFactory, incident: Incident, component: str, sta
 
 
 def add_action_item(factory: EventFactory, incident: Incident, text: str, **fields) -> Event:
-    """A follow-up: ``owner``, ``due`` (date), ``priority``, ``type``, ``from_entry``."""
+    """A follow-up: ``owner``, ``due`` (date), ``priority``, ``type``, ``ticket``, ``from_entry``."""
     return factory.make(incident.id, _payload(ActionItemAdded, text=text, **fields))
 
 
@@ -433,8 +433,8 @@ def set_milestone(factory: EventFactory, incident: Incident, milestone: Mileston
 
 
 def set_postmortem_section(factory: EventFactory, incident: Incident, section: str, text: str) -> Event:
-    if section not in POSTMORTEM_SECTIONS:
-        raise DomainError(f"unknown section {section!r}: use one of {', '.join(POSTMORTEM_SECTIONS)}")
+    if section not in POSTMORTEM_KEYS:
+        raise DomainError(f"unknown section {section!r}: use one of {', '.join(POSTMORTEM_KEYS)}")
     if incident.postmortem.get(section, "") == text:
         raise DomainError("the section already says that")
     return factory.make(incident.id, _payload(PostmortemSectionSet, section=section, text=text))

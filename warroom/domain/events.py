@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from warroom.domain.postmortem import POSTMORTEM_KEYS
 from warroom.domain.models import (
     HUMAN_ENTRY_KINDS,
     ActionStatus,
@@ -61,6 +62,9 @@ RoleName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ROLE_NAME_MAX)
 ]
 ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Ticket = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+"""A ticket key (``PAY-123``) or a link to where an action item is tracked."""
+PostmortemKey = Literal[POSTMORTEM_KEYS]  # type: ignore[valid-type]
 
 
 class Payload(BaseModel):
@@ -303,6 +307,7 @@ class ActionItemAdded(Payload):
     priority: Priority = Priority.MEDIUM
     type: ActionType = ActionType.CORRECTIVE
     from_entry: str | None = Field(default=None, max_length=64)
+    ticket: Ticket | None = None
 
 
 class ActionItemUpdated(Payload):
@@ -318,7 +323,9 @@ class ActionItemUpdated(Payload):
     status: ActionStatus | None = None
     type: ActionType | None = None
     clear_owner: bool = False
+    ticket: Ticket | None = None
     clear_due: bool = False
+    clear_ticket: bool = False
 
     @model_validator(mode="after")
     def _something(self) -> "ActionItemUpdated":
@@ -339,7 +346,7 @@ class PostmortemSectionSet(Payload):
     """A postmortem section (root cause, what went well…), last writer wins."""
 
     kind: ClassVar[str] = "postmortem.section_set"
-    section: Literal["summary", "root_cause", "contributing_factors", "went_well", "went_poorly", "lessons_learned"]
+    section: PostmortemKey
     text: Annotated[str, StringConstraints(max_length=20_000)]
 
 

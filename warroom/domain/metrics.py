@@ -21,7 +21,9 @@ class IncidentMetrics:
     time_to_mitigate: float | None
     time_to_resolve: float | None
     duration: float
-    """Seconds from declared to resolved (or to now while active)."""
+    """Seconds from detection to resolution (or to now while active): the one definition of
+    an incident's duration, ``Incident.elapsed_seconds``. Equals ``time_to_resolve`` once
+    resolved."""
 
 
 def _between(start: datetime | None, end: datetime | None) -> float | None:

@@ -20,6 +20,8 @@ from warroom.domain.text import normalize_name
 # incident state is made of them and most readers want all three at once.
 from warroom.domain.lifecycle import Status, allowed_transitions  # noqa: F401
 from warroom.domain.severity import SEVERITY_INFO, Impact, Scope, Severity, SeverityInfo, suggest_severity  # noqa: F401
+# What a postmortem is made of has its own module too.
+from warroom.domain.postmortem import POSTMORTEM_CREDITS, POSTMORTEM_HEADINGS, POSTMORTEM_SECTIONS  # noqa: F401
 
 # Core roles of common incident-response practice. Custom roles are any other short name.
 INCIDENT_COMMANDER = "Incident Commander"
@@ -111,6 +113,13 @@ class EntryKind(StrEnum):
 HUMAN_ENTRY_KINDS = frozenset(
     {EntryKind.NOTE, EntryKind.DECISION, EntryKind.ACTION, EntryKind.HYPOTHESIS, EntryKind.TODO}
 )
+
+KEY_ENTRY_KINDS = HUMAN_ENTRY_KINDS | frozenset(
+    {EntryKind.DECLARED, EntryKind.SEVERITY, EntryKind.STATUS, EntryKind.TITLE, EntryKind.ROLE, EntryKind.MILESTONE}
+)
+"""What a postmortem reader needs from the timeline: what people wrote, plus the declaration,
+SEV, status, title and role changes and milestones; checklist ticks, comms and other
+bookkeeping are left out."""
 
 
 @dataclass(slots=True)
@@ -342,6 +351,8 @@ class ActionItem(BaseModel):
     priority: Priority = Priority.MEDIUM
     status: ActionStatus = ActionStatus.TODO
     type: ActionType = ActionType.CORRECTIVE
+    ticket: str | None = None
+    """Where the work is tracked: a ticket key (``PAY-123``) or a link."""
     created_by: str = ""
     created_at: datetime | None = None
     from_entry: str | None = None
@@ -358,15 +369,14 @@ class Milestone(StrEnum):
     RESOLVED = "resolved"
 
 
-POSTMORTEM_SECTIONS: dict[str, str] = {
-    "summary": "What happened, in two or three sentences a newcomer understands.",
-    "root_cause": "Why it happened: the underlying cause, not the trigger alone.",
-    "contributing_factors": "What made it worse or slower to fix.",
-    "went_well": "What went well (keep doing it).",
-    "went_poorly": "What went poorly (without blame: systems and process, not people).",
-    "lessons_learned": "What we learned.",
-}
-"""The postmortem sections people write, with the prompt shown while a section is empty."""
+class StateChange(BaseModel):
+    """One severity or status change (old → new), for the postmortem's picture of phases."""
+
+    at: datetime
+    field: str
+    """``severity`` or ``status``."""
+    old: str
+    new: str
 
 
 class RoleChange(BaseModel):
@@ -403,6 +413,8 @@ class Incident(BaseModel):
     roles: dict[str, str | None] = Field(default_factory=dict)
     """Role name → person holding it (None: explicitly unassigned)."""
     role_history: list[RoleChange] = Field(default_factory=list)
+    state_changes: list[StateChange] = Field(default_factory=list)
+    """Every severity and status change after the declaration, in the order applied."""
     timeline: list[TimelineEntry] = Field(default_factory=list)
     """Entries sorted by (at, hlc)."""
     checklists: dict[str, Checklist] = Field(default_factory=dict)
@@ -472,11 +484,15 @@ class Incident(BaseModel):
         return found[0] if len(found) == 1 else None
 
     def elapsed_seconds(self, now: datetime) -> float:
-        """Seconds since declared, frozen at resolution."""
+        """The incident's duration, one definition for the header, the lists, the comms
+        templates, the metrics and the postmortem: from detection (the earliest moment known,
+        see ``milestones``) to resolution, or to ``now`` while it is still active."""
         if self.declared_at is None:
             return 0.0
-        end = self.resolved_at if self.resolved_at is not None else now
-        return max(0.0, (end - self.declared_at).total_seconds())
+        known = self.milestones
+        start = known.get(Milestone.DETECTED, self.declared_at)
+        end = known.get(Milestone.RESOLVED, now) if not self.is_active else now
+        return max(0.0, (end - start).total_seconds())
 
 
 def incident_sort_key(incident: Incident) -> tuple:

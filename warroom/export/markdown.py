@@ -1,10 +1,15 @@
 """A blameless postmortem in GitHub-flavoured Markdown, from an incident's folded state.
 
 The document follows the usual postmortem template: title, date, duration, severity,
-authors and roles, summary, impact, timeline, root cause, contributing factors, what went
-well and poorly, action items, lessons learned, metrics and milestones. A section the team
-has not written yet is kept, with its prompt in italics, so the export is a draft to edit
+authors, reviewers and roles, summary, impact, trigger, detection, response and recovery,
+the timeline (a Mermaid chart of the SEV and status phases and milestones, then the table),
+root cause, contributing factors, what went well and poorly, where we got lucky, action
+items (with their ticket or link), lessons learned, metrics and milestones. A section the
+team has not written yet is kept, with its prompt in italics, so the export is a draft to edit
 rather than a page to write. Pure: the time is passed in and nothing is read or written.
+
+Duration has one definition, stated in the document: from detection (the earliest moment
+known) to resolution, or to the export while the incident is still active.
 
 What comes from where
 ---------------------
@@ -15,8 +20,10 @@ What comes from where
 
 Timeline
 --------
-Every entry is exported, automatic ones (status changes, roles, checklist ticks…) included,
-oldest first, in UTC (plus a local-time column when ``local_tz`` is given). An amended entry
+With ``timeline="all"`` every entry is exported, automatic ones (status changes, roles,
+checklist ticks…) included; ``timeline="key"`` keeps what people wrote plus the declaration,
+SEV, status, title and role changes and milestones (``KEY_ENTRY_KINDS``). Oldest first, in
+UTC (plus a local-time column when ``local_tz`` is given). An amended entry
 shows its final text followed by *(amended)*; a redacted entry is a row reading *[redacted]*
 (``redacted="mark"``) or is left out (``redacted="omit"``). The redaction reason is never
 exported.
@@ -28,11 +35,13 @@ import re
 from datetime import datetime, timezone, tzinfo
 from typing import Literal
 
-from warroom.domain.text import safe
 from warroom.domain.ids import short_id
 from warroom.domain.metrics import IncidentMetrics, incident_metrics
 from warroom.domain.models import (
     CORE_ROLES,
+    KEY_ENTRY_KINDS,
+    POSTMORTEM_CREDITS,
+    POSTMORTEM_HEADINGS,
     POSTMORTEM_SECTIONS,
     EntryKind,
     Incident,
@@ -40,12 +49,21 @@ from warroom.domain.models import (
     TimelineEntry,
     format_duration,
 )
+from warroom.export.escape import escape_cell, escape_heading, escape_inline, escape_paragraph, markdown_cell
+from warroom.export.mermaid import gantt_lines
 
 RedactedMode = Literal["mark", "omit"]
 REDACTED_MODES: tuple[str, ...] = ("mark", "omit")
+TimelineMode = Literal["all", "key"]
+TIMELINE_MODES: tuple[str, ...] = ("all", "key")
+DURATION_DEFINITION = (
+    "Duration is measured from detection (the earliest moment known: the first timeline entry, "
+    "or the detected milestone when set by hand) to resolution, or to this export while the "
+    "incident is still active; every time to acknowledge, declare, mitigate and resolve is "
+    "measured from detection too."
+)
 
 IMPACT_PROMPT = "Who was affected, how badly, and for how long."
-AUTHORS_PROMPT = "Who wrote this postmortem."
 ACTION_ITEMS_PROMPT = (
     "No action items yet. What would find this sooner (detective), stop it happening again "
     "(preventative) or repair the damage (corrective)? Give each an owner and a due date."
@@ -54,103 +72,8 @@ REDACTED_MARK = "_[redacted]_"
 AMENDED_MARK = " _(amended)_"
 NONE = "—"
 
-# --- escaping ---------------------------------------------------------------------------------
-#
-# Plain text must render as typed on GitHub, inside table cells and in paragraphs:
-#
-# * ``|`` becomes ``\|`` (it would end the table cell); CR/LF newlines become ``<br>`` (a newline
-#   would end the table row or the paragraph);
-# * backslashes are doubled, so a text ending in ``\`` or holding ``\|`` cannot eat the escape
-#   that follows it;
-# * characters that start inline formatting are backslash-escaped: `` ` `` (code spans),
-#   ``*`` (emphasis), ``[`` and ``]`` (links, images, footnotes), ``<`` (raw HTML and
-#   autolinks; GitHub would drop ``<Foo>``), ``~`` (strikethrough), ``$`` (GitHub math);
-# * ``_`` is escaped only where it could open or close emphasis, i.e. unless it sits between
-#   two letters or digits, so ``payment_error_rate`` stays readable;
-# * ``&`` is written ``&amp;`` only where it would start an entity (``&copy;``, ``&#169;``);
-# * in paragraphs and list items (not in cells), a leading ``# ``, ``>``, ``- ``, ``--``, ``+ ``
-#   or ``1. ``, which would make a heading, quote, list or rule, is escaped too; in headings
-#   every ``#`` is.
-#
-# Left as they are, on purpose: bare URLs (GitHub links them, which is wanted), ``@name``
-# mentions, ``#123`` references and ``:emoji:`` codes (GitHub processes those after Markdown,
-# so escaping cannot stop them).
 
-_NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]<|~$&\r\n]")
-_TRANSLATE = str.maketrans(
-    {
-        "\\": "\\\\",
-        "`": "\\`",
-        "*": "\\*",
-        "[": "\\[",
-        "]": "\\]",
-        "<": "\\<",
-        "|": "\\|",
-        "~": "\\~",
-        "$": "\\$",
-    }
-)
-_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
-_NEWLINES = re.compile(r"\r\n|\r|\n")
-# What would turn a paragraph's first characters into a heading, quote, list or rule.
-_BLOCK_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$)|-(?=-)|\d{1,9}(?=[.)](?:\s|$)))")
-
-
-def escape_inline(text: str) -> str:
-    """Plain text as GitHub Markdown that renders as typed, on one line (see above).
-    Control characters and escapes come out as visible symbols: the file will be read in
-    terminals and pasted into chats."""
-    if "\r" in text:
-        text = _NEWLINES.sub("\n", text)
-    text = safe(text.strip())
-    if not _NEEDS_ESCAPE.search(text):
-        return text
-    text = text.translate(_TRANSLATE)
-    if "_" in text:
-        text = _UNDERSCORE.sub(r"\\_", text)
-    if "&" in text:
-        text = _ENTITY.sub("&amp;", text)
-    if "\r" in text or "\n" in text:
-        text = _NEWLINES.sub("<br>", text)
-    return text
-
-
-def escape_cell(text: str) -> str:
-    """Text for a table cell: escaped inline text (a newline is ``<br>``, ``|`` is ``\\|``)."""
-    return escape_inline(text)
-
-
-def escape_paragraph(text: str) -> str:
-    """Text for a paragraph of its own: inline escapes, plus a leading block marker."""
-    text = escape_inline(text)
-    match = _BLOCK_START.match(text)
-    if match:
-        if match.group(0).isdigit():  # "1. x" would start a numbered list
-            end = match.end()
-            text = text[:end] + "\\" + text[end:]
-        else:
-            text = "\\" + text
-    return text
-
-
-# Markdown written by people (an imported postmortem timeline) is kept as Markdown: only
-# what would break the table row or smuggle raw HTML in is changed. A ``|`` not already
-# escaped would end the cell, a newline the row; ``<tag`` becomes ``&lt;tag`` (autolinks such
-# as ``<https://…>`` stay links).
-_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
-_HTML_START = re.compile(r"<(?=[A-Za-z/!?])(?![A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*>)")
-
-
-def markdown_cell(text: str) -> str:
-    """Markdown text for a table cell or list item: its formatting kept, on one line."""
-    text = _UNESCAPED_PIPE.sub(r"\1\\|", text.strip())
-    text = _HTML_START.sub("&lt;", text)
-    return _NEWLINES.sub("<br>", text)
-
-
-def escape_heading(text: str) -> str:
-    return escape_inline(text).replace("#", "\\#")
+# --- the document -----------------------------------------------------------------------------
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -158,9 +81,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines.extend("| " + " | ".join(row) + " |" for row in rows)
     return lines
-
-
-# --- the document -----------------------------------------------------------------------------
 
 
 def _prompt(text: str) -> str:
@@ -243,19 +163,31 @@ _KIND_TEXT = {kind: kind.value for kind in EntryKind}
 
 
 def _timeline_lines(
-    incident: Incident, redacted: RedactedMode, local_tz: tzinfo | None, now: datetime
+    incident: Incident, redacted: RedactedMode, local_tz: tzinfo | None, now: datetime, mode: TimelineMode = "all"
 ) -> list[str]:
     """The timeline table. Entry times are UTC (the fold keeps them so) and sorted."""
-    entries = [e for e in incident.timeline if not (e.redacted and redacted == "omit")]
+    entries = [
+        e for e in incident.timeline
+        if not (e.redacted and redacted == "omit") and (mode == "all" or e.kind in KEY_ENTRY_KINDS)
+    ]
+    lines: list[str] = []
+    if mode == "key":
+        left_out = sum(1 for e in incident.timeline if e.kind not in KEY_ENTRY_KINDS)
+        lines += [
+            f"Key entries only: what people wrote, the declaration, SEV, status, title and role "
+            f"changes and milestones; {left_out} other automatic entr{'y is' if left_out == 1 else 'ies are'} "
+            f"left out (checklist ticks, comms, action items and the like).",
+            "",
+        ]
     if not entries:
-        return [_prompt("Nothing was logged on the timeline.")]
+        return lines + [_prompt("Nothing was logged on the timeline.")]
     first, last = entries[0].at, entries[-1].at
     utc_dates = _spans_days(first, last, timezone.utc)
     header = ["Time (UTC)", "Who", "Kind", "Event"]
     if local_tz is not None:
         header.insert(1, f"Time ({escape_cell(_zone_label(local_tz, now))})")
         local_dates = _spans_days(first, last, local_tz)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     # The hot loop of a 100,000-entry export: names escaped once per person, no per-row lists.
     actors: dict[str, str] = {}
     kinds = _KIND_TEXT
@@ -311,6 +243,19 @@ def _printable(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or not (ch < " " or "\x7f" <= ch <= "\x9f"))
 
 
+_LINK = re.compile(r"^https?://[^\s<>()\[\]`|]+$")
+
+
+def _ticket(ticket: str | None) -> str:
+    """A link stays a link (angle brackets: GitHub links it whatever it holds); a ticket key
+    is plain text."""
+    if not ticket:
+        return NONE
+    if _LINK.match(ticket):
+        return f"<{ticket}>"
+    return escape_cell(ticket)
+
+
 def _action_item_lines(incident: Incident) -> list[str]:
     lines: list[str] = []
     if incident.action_items:
@@ -322,10 +267,11 @@ def _action_item_lines(incident: Incident) -> list[str]:
                 item.priority.value,
                 item.status.value,
                 item.type.value,
+                _ticket(item.ticket),
             ]
             for item in incident.action_items.values()
         ]
-        lines += _table(["Action", "Owner", "Due", "Priority", "Status", "Type"], rows)
+        lines += _table(["Action", "Owner", "Due", "Priority", "Status", "Type", "Ticket"], rows)
     else:
         lines.append(_prompt(ACTION_ITEMS_PROMPT))
     promoted = {item.from_entry for item in incident.action_items.values() if item.from_entry}
@@ -348,7 +294,7 @@ def _duration_text(incident: Incident, metrics: IncidentMetrics) -> str:
     seconds = metrics.duration
     if incident.declared_at is None:
         return NONE
-    if incident.resolved_at is None:
+    if incident.is_active:
         return f"{format_duration(seconds)} so far"
     return format_duration(seconds)
 
@@ -362,14 +308,13 @@ def _metrics_lines(incident: Incident, metrics: IncidentMetrics, detected: datet
         ["Time to acknowledge", value(metrics.time_to_acknowledge)],
         ["Time to declare", value(metrics.time_to_declare)],
         ["Time to mitigate", value(metrics.time_to_mitigate)],
-        ["Time to resolve", value(metrics.time_to_resolve)],
-        ["Duration (declared to resolved)", _duration_text(incident, metrics)],
+        ["Duration (time to resolve)", _duration_text(incident, metrics)],
     ]
     lines = _table(["Metric", "Value"], rows)
     lines += [
         "",
-        f"Times to acknowledge, declare, mitigate and resolve are measured from detection "
-        f"({_utc(detected)}); {NONE} means the milestone has not been reached or recorded.",
+        f"Detected at {_utc(detected)}. {DURATION_DEFINITION} {NONE} means the milestone has "
+        f"not been reached or recorded.",
     ]
     return lines
 
@@ -395,20 +340,35 @@ def _milestone_lines(
     return _table(header, rows)
 
 
+def _names(incident: Incident, key: str) -> str:
+    names = [" ".join(n.split()) for n in incident.postmortem.get(key, "").replace("\n", ",").split(",")]
+    names = [n for n in names if n]
+    return ", ".join(escape_inline(n) for n in names) if names else _prompt(POSTMORTEM_CREDITS[key])
+
+
+def _section(incident: Incident, key: str) -> list[str]:
+    text = _section_text(incident, key)
+    return ["", f"## {POSTMORTEM_HEADINGS[key]}", "", text if text is not None else _prompt(POSTMORTEM_SECTIONS[key])]
+
+
 def to_markdown(
     incident: Incident,
     now: datetime,
     *,
     redacted: RedactedMode = "mark",
     local_tz: tzinfo | None = None,
+    timeline: TimelineMode = "all",
 ) -> str:
     """The incident as a blameless postmortem draft in GitHub Markdown (ends with a newline).
 
     ``redacted``: ``"mark"`` keeps a redacted entry's row reading *[redacted]*, ``"omit"``
     leaves the row out. ``local_tz`` adds a local-time column to the timeline and milestones.
+    ``timeline``: ``"all"`` entries, or the ``"key"`` ones (see the module docstring).
     """
     if redacted not in REDACTED_MODES:
         raise ValueError(f"redacted must be one of {', '.join(REDACTED_MODES)}, not {redacted!r}")
+    if timeline not in TIMELINE_MODES:
+        raise ValueError(f"timeline must be one of {', '.join(TIMELINE_MODES)}, not {timeline!r}")
     milestones = incident.milestones  # each of these is a pass over the timeline: once only
     metrics = incident_metrics(incident, now)
     detected = milestones.get(Milestone.DETECTED)
@@ -426,8 +386,9 @@ def to_markdown(
         ("Detected", _utc(detected)),
         ("Declared", declared),
         ("Resolved", _utc(incident.resolved_at) if incident.resolved_at else "not yet"),
-        ("Duration", _duration_text(incident, metrics)),
-        ("Authors", _prompt(AUTHORS_PROMPT)),
+        ("Duration", _duration_text(incident, metrics) + (" (since detection)" if incident.is_active else " (detection to resolution)")),
+        ("Authors", _names(incident, "authors")),
+        ("Reviewers", _names(incident, "reviewers")),
     ]
     if incident.incident_type:
         facts.insert(3, ("Type", escape_inline(incident.incident_type)))
@@ -458,28 +419,25 @@ def to_markdown(
         out += ["", "Status-page components (last state):", ""]
         out += [f"- {escape_paragraph(name)}: {state.value}" for name, state in incident.components.items()]
 
+    for key in ("trigger", "detection", "response", "recovery"):
+        out += _section(incident, key)
+
     out += ["", "## Timeline", ""]
-    out += _timeline_lines(incident, redacted, local_tz, now)
+    chart = gantt_lines(incident, now)
+    if chart:
+        out += chart + [""]
+    out += _timeline_lines(incident, redacted, local_tz, now, timeline)
     if incident.command_runs:
         out += ["", "## Command output"]
         out += _command_output_lines(incident, redacted)
 
-    for key, heading in (
-        ("root_cause", "Root cause"),
-        ("contributing_factors", "Contributing factors"),
-        ("went_well", "What went well"),
-        ("went_poorly", "What went poorly"),
-    ):
-        out += ["", f"## {heading}", ""]
-        text = _section_text(incident, key)
-        out.append(text if text is not None else _prompt(POSTMORTEM_SECTIONS[key]))
+    for key in ("root_cause", "contributing_factors", "went_well", "went_poorly", "got_lucky"):
+        out += _section(incident, key)
 
     out += ["", "## Action items", ""]
     out += _action_item_lines(incident)
 
-    out += ["", "## Lessons learned", ""]
-    text = _section_text(incident, "lessons_learned")
-    out.append(text if text is not None else _prompt(POSTMORTEM_SECTIONS["lessons_learned"]))
+    out += _section(incident, "lessons_learned")
 
     out += ["", "## Metrics", ""]
     out += _metrics_lines(incident, metrics, detected)
@@ -492,7 +450,9 @@ def to_markdown(
 
 
 __all__ = [
+    "DURATION_DEFINITION",
     "REDACTED_MODES",
+    "TIMELINE_MODES",
     "escape_cell",
     "escape_heading",
     "escape_inline",

@@ -16,7 +16,7 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from warroom.desk import Desk, Library
 from warroom.domain.clock import Clock, SystemClock
@@ -33,6 +33,7 @@ from warroom.ui.handlers import (
     FollowUpHandlers,
     IncidentHandlers,
     SituationHandlers,
+    LayoutHandlers,
     SyncHandlers,
     TimelineHandlers,
 )
@@ -45,6 +46,7 @@ from warroom.ui.widgets.checklist import ChecklistPane
 from warroom.ui.widgets.comms import CommsPane
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
+from warroom.ui.widgets.panes import PaneTabs
 from warroom.ui.widgets.roster import RosterList
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.search import SearchBar
@@ -53,7 +55,6 @@ from warroom.ui.widgets.timeline import TimelineView
 # Screens used after start-up (runbook picker, comms editor, follow-up) are imported where they
 # are opened: they pull in markdown-it and more, and an IC waits for the first frame.
 
-_PANES = {name: f"#{name}" for name in ("incidents", "timeline", "roster", "checklist", "comms")}
 
 # How often to look for entries written by other processes (the CLI, another TUI).
 JOURNAL_POLL_SECONDS = 0.5
@@ -67,7 +68,7 @@ _LIBRARY_TITLES = {
 
 class WarRoomApp(
     IncidentHandlers, TimelineHandlers, ChecklistHandlers, CommsHandlers, FollowUpHandlers, SyncHandlers,
-    SituationHandlers, DeliveryHandlers, App[int],
+    SituationHandlers, DeliveryHandlers, LayoutHandlers, App[int],
 ):  # fmt: skip
     """The incident war-room console.
 
@@ -82,6 +83,7 @@ class WarRoomApp(
     | f / m | action items / milestones and metrics |
     | b / ! | situation brief / run the next step's command (asks first) |
     | 1-5 | focus incidents, timeline, roster, checklist, comms |
+    | z | the focused pane full screen, and back |
     | ctrl+p | command palette |
     | ctrl+q | quit |
     """
@@ -99,6 +101,7 @@ class WarRoomApp(
         Binding("t", "set_status", "Status", id="incident.status", tooltip="Move the incident along its lifecycle"),
         Binding("r", "assign_role", "Role", id="incident.assign_role", tooltip="Assign a role or hand over"),
         Binding("u", "toggle_local_time", "UTC/local", id="view.local_time", tooltip="Show times in UTC or local time"),
+        Binding("z", "toggle_zoom", "Zoom", id="view.zoom", tooltip="Show the focused pane full screen, and back"),
         Binding("f", "action_items", "Follow-ups", id="followup.action_items", tooltip="Action items of the incident"),
         Binding("m", "metrics", "Metrics", id="followup.metrics", tooltip="Milestones, metrics, MTTA/MTTR"),
         Binding("full_stop", "tick_next", "Tick next", show=False, id="checklist.tick_next", tooltip="Tick the next open checklist step"),
@@ -128,8 +131,10 @@ class WarRoomApp(
         poll_journals: bool = True,
         cursor_blink: bool = True,
         sync_engine=None,
+        start_in_timeline: bool = False,
     ) -> None:
         super().__init__()
+        self._start_in_timeline = start_in_timeline  # the demo: read and try keys before typing
         self.workspace = workspace
         self.clock = clock or workspace.clock or SystemClock()
         self.config = config or Config()
@@ -154,6 +159,7 @@ class WarRoomApp(
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
+        yield PaneTabs(id="pane-tabs")
         yield Static(id="load-errors")
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
@@ -198,14 +204,6 @@ class WarRoomApp(
             )
             self.push_screen(prompt, self._name_chosen)
 
-    def on_resize(self) -> None:
-        self.screen.set_class(self.size.height < 32, "-compact")
-
-    def on_descendant_focus(self, event) -> None:
-        # With blinking off (snapshot tests), every input, dialogs' included, shows a steady cursor.
-        if not self._cursor_blink and isinstance(event.widget, Input):
-            event.widget.cursor_blink = False
-
     # --- loading and following ---------------------------------------------------------------
 
     def _load(self) -> None:
@@ -237,8 +235,10 @@ class WarRoomApp(
         if self.sync_engine is not None:
             self.query_one(HeaderBar).sync_label = "connecting…"
             self.run_worker(self._sync_thread, thread=True, group="sync", name="sync with server")
-        if not self._ask_name:
-            self.action_focus_scribe() if incidents else self.query_one(IncidentList).focus()
+        if not self._ask_name and not incidents:
+            self.query_one(IncidentList).focus()
+        elif not self._ask_name:
+            self.query_one(TimelineView).focus() if self._start_in_timeline else self.action_focus_scribe()
 
     def _poll(self) -> None:
         self.run_worker(self._poll_thread, thread=True, group="poll", exclusive=True, name="follow journals")
@@ -253,19 +253,20 @@ class WarRoomApp(
     def on_unmount(self) -> None:
         self._sync_stop.set()
 
-    def _tick(self) -> None:
-        from warroom.domain.cadence import format_countdown
+    def cadence_words(self, incident: Incident | None) -> tuple[str, bool]:
+        """('update due 15:19Z (in 6m)', overdue?): the header's and the draft editor's words."""
+        from warroom.domain.cadence import describe
 
+        timing = self.desk.cadence(incident) if incident else None
+        return (describe(timing), timing.overdue) if timing else ("", False)
+
+    def _tick(self) -> None:
         header = self.query_one(HeaderBar)
         header.now = self.clock.now()
-        incident = self.current
-        timing = self.desk.cadence(incident) if incident else None
-        if timing is None or timing.paused:
-            header.cadence_text, header.cadence_overdue = "", False
-        else:
-            label = "UPDATE OVERDUE" if timing.overdue else "next update"
-            header.cadence_text = f"{label} {format_countdown(timing.remaining_seconds)}"
-            header.cadence_overdue = timing.overdue
+        header.cadence_text, header.cadence_overdue = self.cadence_words(self.current)
+        show_cadence = getattr(self.screen, "show_cadence", None)  # the draft editor says it too
+        if show_cadence is not None:
+            show_cadence(header.cadence_text, header.cadence_overdue)
         if header.cadence_overdue and not self._was_overdue and self.config.bell_when_overdue:
             self.bell()
         self._was_overdue = header.cadence_overdue
@@ -390,9 +391,6 @@ class WarRoomApp(
     def action_focus_scribe(self) -> None:
         self.query_one(ScribeInput).focus()
 
-    def action_focus_pane(self, pane: str) -> None:
-        self.query_one(_PANES[pane]).focus()
-
     def action_toggle_local_time(self) -> None:
         timeline = self.query_one(TimelineView)
         timeline.local_time = not timeline.local_time
@@ -420,9 +418,11 @@ def run_app(
     theme: str | None = None,
     server: str | None = None,
     sync: bool = True,
+    start_in_timeline: bool = False,
 ) -> int:
     """Open the TUI on ``data_dir``; asks the user's name on first run. With a server
-    configured (``--server``, WARROOM_SERVER or ``warroom login``), syncs with it."""
+    configured (``--server``, WARROOM_SERVER or ``warroom login``), syncs with it.
+    ``start_in_timeline``: focus the timeline rather than the scribe box (the demo)."""
     workspace = Workspace(data_dir, user or login_name())
 
     def ingest_and_show(events):
@@ -432,7 +432,9 @@ def run_app(
         return new
 
     engine = _sync_engine(workspace, server, ingest_and_show) if sync else None
-    app = WarRoomApp(workspace, config=config, theme=theme, ask_name=user is None, sync_engine=engine)
+    app = WarRoomApp(
+        workspace, config=config, theme=theme, ask_name=user is None, sync_engine=engine, start_in_timeline=start_in_timeline
+    )
     app.run()
     return app.return_code or 0
 

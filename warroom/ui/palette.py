@@ -44,6 +44,8 @@ def palette_commands(app: WarRoomApp) -> list[PaletteCommand]:
         PaletteCommand("Incident: Assign role", f"Assign a role or hand over IC ({k('incident.assign_role')})", app.action_assign_role),
         PaletteCommand("Incident: Situation brief", f"Where the incident stands, in 80 columns; c copies it ({k('situation.brief')})", app.action_brief),
         PaletteCommand("Checklist: Run the step's command", f"Shows the exact command and whose runbook it is, asks, runs, logs the output ({k('checklist.run')})", app.action_run_command),
+        PaletteCommand("Incident: Rename", "Change the incident's title (logged as a title change)", app.action_rename_incident),
+        PaletteCommand("View: Zoom pane", f"The focused pane full screen, and back ({k('view.zoom')})", app.action_toggle_zoom),
         PaletteCommand("Checklist: Attach runbook", f"Search runbooks by title, tag or service ({k('checklist.attach')} in the checklist)", app.action_attach_runbook),
     ]
     for template in (app.desk.library.templates if app.loaded else {}).values():
@@ -56,6 +58,11 @@ def palette_commands(app: WarRoomApp) -> list[PaletteCommand]:
         PaletteCommand("Follow-up: Promote todo to action item", f"The selected /todo entry becomes an action item ({k('timeline.promote')} in the timeline)", timeline.action_promote),
         PaletteCommand("Follow-up: Milestones and metrics", f"Detected → resolved, MTTA/MTTR by SEV ({k('followup.metrics')})", app.action_metrics),
         PaletteCommand("Postmortem: Export Markdown", "Write the postmortem draft (timeline, action items, metrics) to a file", app.action_export_markdown),
+        PaletteCommand(
+            "Postmortem: Export Markdown, key timeline",
+            "Only what people wrote plus SEV, status, role changes and milestones (no checklist ticks or comms)",
+            lambda: app.action_export_markdown(timeline="key"),
+        ),
     ]
     if not timeline.filter.is_empty:
         commands.append(
@@ -63,7 +70,7 @@ def palette_commands(app: WarRoomApp) -> list[PaletteCommand]:
         )
     commands += [
         PaletteCommand("Timeline: Search", f"Filter by words, kind:, actor:, since:, until: ({k('timeline.search')})", timeline.action_search),
-        PaletteCommand("Postmortem: Write sections", "Root cause, contributing factors, what went well/poorly, lessons", app.action_postmortem),
+        PaletteCommand("Postmortem: Write sections", "Impact, authors, reviewers, trigger, detection, response, recovery, root cause, luck…", app.action_postmortem),
         PaletteCommand("Roster: Role history", f"Who held which role, and when ({k('roster.history')} in the roster)", app.action_role_history),
         PaletteCommand("Timeline: Log entry", f"Focus the scribe input ({k('scribe.focus')})", app.action_focus_scribe),
         PaletteCommand("Timeline: Confirm or rule out hypothesis", f"The selected /hypothesis entry ({k('timeline.verdict')} in the timeline)", timeline.action_verdict),

@@ -41,6 +41,8 @@ NO_COLOR_SEVERITY_STYLES: dict[Severity, Style] = {
 OVERDUE_STYLE = Style(color="#ffffff", bgcolor="#c62828", bold=True)
 """The UPDATE OVERDUE banner (theme variables ``overdue`` / ``overdue-foreground``)."""
 
+# Every glyph below means one thing on the whole screen (the help screen's legend lists them):
+# statuses and entry kinds never share a glyph.
 STATUS_GLYPHS: dict[Status, str] = {
     Status.INVESTIGATING: "?",
     Status.IDENTIFIED: "!",
@@ -59,7 +61,7 @@ KIND_GLYPHS: dict[EntryKind, str] = {
     EntryKind.NOTE: "•",
     EntryKind.DECISION: "◆",
     EntryKind.ACTION: "▶",
-    EntryKind.HYPOTHESIS: "?",
+    EntryKind.HYPOTHESIS: "◇",  # an open diamond: a decision (◆) not yet taken
     EntryKind.TODO: "☐",
     EntryKind.DECLARED: "⚑",
     EntryKind.SEVERITY: "▲",
@@ -68,9 +70,9 @@ KIND_GLYPHS: dict[EntryKind, str] = {
     EntryKind.ROLE: "@",
     EntryKind.SUMMARY: "≡",
     EntryKind.IMPACT: "≡",
-    EntryKind.UPDATE: "●",
+    EntryKind.UPDATE: "✱",
     EntryKind.RUNBOOK: "≣",
-    EntryKind.CHECKLIST: "✔",
+    EntryKind.CHECKLIST: "☑",
     EntryKind.COMMS: "✉",
     EntryKind.COMPONENT: "◉",
     EntryKind.ACTION_ITEM: "▣",
@@ -216,6 +218,17 @@ def severity_badge(severity: Severity, *, long: bool = False) -> Text:
 
 def status_text(status: Status) -> Text:
     return Text(f"{STATUS_GLYPHS[status]} {status.value}", style=palette().status[status])
+
+
+def glyph_legend() -> list[tuple[str, str]]:
+    """(glyph, meaning) for every glyph the panes use, for the help screen."""
+    rows = [(glyph, f"status: {status.value}") for status, glyph in STATUS_GLYPHS.items()]
+    meanings: dict[str, list[str]] = {}
+    for kind, glyph in KIND_GLYPHS.items():
+        meanings.setdefault(glyph, []).append(kind.value)
+    rows += [(glyph, "entry: " + " / ".join(kinds)) for glyph, kinds in meanings.items()]
+    rows += [("☐ ☑ ↷", "checklist step: open / done / skipped"), ("$", "checklist: the step's command (c copies it)")]
+    return rows
 
 
 def kind_glyph(kind: EntryKind) -> str:

@@ -11,6 +11,7 @@ from warroom.ui.handlers.delivery import DeliveryHandlers
 from warroom.ui.handlers.followup import FollowUpHandlers
 from warroom.ui.handlers.incident import IncidentHandlers
 from warroom.ui.handlers.situation import SituationHandlers
+from warroom.ui.handlers.layout import LayoutHandlers
 from warroom.ui.handlers.sync import SyncHandlers
 from warroom.ui.handlers.timeline import TimelineHandlers
 
@@ -20,6 +21,7 @@ __all__ = [
     "DeliveryHandlers",
     "FollowUpHandlers",
     "IncidentHandlers",
+    "LayoutHandlers",
     "SituationHandlers",
     "SyncHandlers",
     "TimelineHandlers",

@@ -27,7 +27,12 @@ class CommsHandlers:
 
         heads = incident.draft_heads(template.id)
         destinations = {name: destination.type.value for name, destination in self.config.channels.items()}
-        self.push_screen(DraftEditor(template.id, template.name, template.channel, render_fresh(), heads, render_fresh, destinations))
+        sent = [u for u in incident.sent_updates if u.template_id == template.id]
+        editor = DraftEditor(
+            template.id, template.name, template.channel, render_fresh(), heads, render_fresh, destinations,
+            last_sent=sent[-1] if sent else None, cadence=self.cadence_words(incident),
+        )
+        self.push_screen(editor)
 
     def on_draft_editor_copy_requested(self, message: DraftEditor.CopyRequested) -> None:
         self.copy_to_clipboard(message.text)

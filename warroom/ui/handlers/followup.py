@@ -21,7 +21,7 @@ class FollowUpHandlers:
             self.push_screen(ActionItemsScreen(self._incident_getter(incident.id), lambda edit, done: self._save_action_item(incident.id, edit, done)))
 
     def _save_action_item(self, incident_id: str, edit, done) -> None:
-        fields = dict(owner=edit.owner, due=edit.due, priority=edit.priority, type=edit.type)
+        fields = dict(owner=edit.owner, due=edit.due, priority=edit.priority, type=edit.type, ticket=edit.ticket)
         if edit.item_id is None:
             self.apply(lambda: self.desk.add_action_item(incident_id, edit.text, **fields), done=done)
             return
@@ -33,6 +33,7 @@ class FollowUpHandlers:
                 status=edit.status,
                 clear_owner=edit.clear_owner or None,
                 clear_due=edit.clear_due or None,
+                clear_ticket=edit.clear_ticket or None,
                 **fields,
             ),
             done=done,
@@ -67,7 +68,7 @@ class FollowUpHandlers:
 
         self.push_screen(PostmortemScreen(self._incident_getter(incident_id), save_section))
 
-    def action_export_markdown(self, filtered: bool = False) -> None:
+    def action_export_markdown(self, filtered: bool = False, timeline: str = "all") -> None:
         incident = self.require_incident()
         if incident is None:
             return
@@ -77,7 +78,7 @@ class FollowUpHandlers:
             if path:
                 self.write_file_in_worker(
                     path,
-                    lambda: self.desk.postmortem(incident.id, timeline_filter=timeline_filter),
+                    lambda: self.desk.postmortem(incident.id, timeline_filter=timeline_filter, timeline=timeline),
                     saying="Postmortem draft written to",
                 )
 
@@ -87,3 +88,14 @@ class FollowUpHandlers:
             hint="Path to write (replaced if it exists) · Enter exports",
         )
         self.push_screen(prompt, chosen)
+
+    def action_rename_incident(self) -> None:
+        incident = self.require_incident()
+        if incident is None:
+            return
+
+        def renamed(title: str | None) -> None:
+            if title is not None:
+                self.apply(lambda: self.desk.update(incident.id, title=title))
+
+        self.push_screen(TextPrompt("Rename the incident", value=incident.title, hint="Logged as a title change · Enter renames", max_length=200), renamed)

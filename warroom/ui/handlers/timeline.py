@@ -10,7 +10,7 @@ from warroom.ui.screens.entry import EntryScreen
 from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.search import SearchBar
-from warroom.ui.widgets.timeline import TimelineView, describe_entry
+from warroom.ui.widgets.timeline import TimelineView, describe_entry, entry_label
 
 
 class TimelineHandlers:
@@ -79,7 +79,7 @@ class TimelineHandlers:
             if text is not None:
                 self.apply(lambda: self.desk.amend(incident_id, message.entry.id, text))
 
-        self.push_screen(TextPrompt("Amend entry (the original is kept)", value=message.entry.text), amended)
+        self.push_screen(TextPrompt("Amend entry (the original is kept)", value=message.entry.text, context=entry_label(message.entry)), amended)
 
     def on_timeline_view_redact_requested(self, message: TimelineView.RedactRequested) -> None:
         incident_id = self._editable(message)
@@ -94,6 +94,7 @@ class TimelineHandlers:
             "Redact entry: why?",
             placeholder="e.g. contained a customer email address",
             hint="The text is hidden; the entry and its history remain · Enter redacts",
+            context=entry_label(message.entry),
         )
         self.push_screen(prompt, redacted)
 

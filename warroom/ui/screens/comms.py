@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from warroom.domain.models import CommsChannel, ComponentState, DraftVersion
+from warroom.domain.models import CommsChannel, ComponentState, DraftVersion, SentUpdate
 from warroom.ui.screens.modal import Dialog
 
 
@@ -43,6 +43,8 @@ class DraftEditor(Screen[None]):
     DEFAULT_CSS = """
     DraftEditor {
         & #draft-title { height: 1; background: $panel; padding: 0 1; }
+        & #draft-cadence { height: 1; padding: 0 1; }
+        & #draft-cadence.-overdue { background: $error; color: $text; text-style: bold; }
         & #conflict { display: none; height: auto; background: $warning; color: $background; padding: 0 1; }
         & #conflict.-shown { display: block; }
         & TextArea { height: 1fr; }
@@ -92,10 +94,18 @@ class DraftEditor(Screen[None]):
         heads: list[DraftVersion],
         render_fresh,
         destinations: dict[str, str] | None = None,
+        *,
+        last_sent: SentUpdate | None = None,
+        cadence: tuple[str, bool] = ("", False),
     ) -> None:
         super().__init__()
         self._destinations = destinations or {}
         """Channel → the kind of destination it delivers to (slack, webhook…)."""
+        self._cadence = cadence
+        self._last_sent = last_sent
+        # Once the latest version went out, the next update starts from live state, never
+        # from the text that was already sent (saving it still follows the old versions).
+        self._fresh = bool(heads) and last_sent is not None and last_sent.at >= heads[-1].at
         self.template_id = template_id
         self._name = template_name
         self._channel = channel
@@ -103,24 +113,28 @@ class DraftEditor(Screen[None]):
         self._heads = heads
         self._shown_head = len(heads) - 1
         self._render_fresh = render_fresh
-        self._saved_text = heads[-1].text if heads else None
+        self._saved_text = heads[-1].text if heads and not self._fresh else None
 
     def compose(self) -> ComposeResult:
         yield Static(id="draft-title")
+        yield Static(id="draft-cadence")
         yield Static(id="conflict")
-        start = self._heads[-1].text if self._heads else self._rendered
+        start = self._heads[-1].text if self._heads and not self._fresh else self._rendered
         yield TextArea(start, id="draft", soft_wrap=True, show_line_numbers=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self._update_title()
+        self.show_cadence(*self._cadence)
         self.query_one(TextArea).focus()
 
     def _update_title(self) -> None:
         title = Text()
         title.append(f" {self._name} ", style="bold reverse")
         title.append(f"  for {self._channel.value}")
-        if self._heads:
+        if self._fresh and self._last_sent is not None:
+            title.append(f"  · filled from live state; the last one went out at {self._last_sent.at:%H:%M}Z", style="dim")
+        elif self._heads:
             head = self._heads[self._shown_head]
             title.append(f"  · version by {head.actor} at {head.at:%H:%M:%S}Z", style="dim")
         else:
@@ -150,18 +164,35 @@ class DraftEditor(Screen[None]):
         self._heads = heads
         self._shown_head = max(0, len(heads) - 1)
         self._saved_text = version.text
+        self._fresh = False
         self._update_title()
 
     def _ask_app(self, message: _DraftMessage) -> None:
         # To the app directly: leaving posts a save as this screen goes away.
         self.app.post_message(message)
 
+    def show_cadence(self, text: str, overdue: bool) -> None:
+        """The update cadence, the same words as the header ('update due 04:30Z (in 14m)');
+        the app calls this every second, so going overdue shows here while typing."""
+        line = self.query_one("#draft-cadence", Static)
+        line.update(text or "no update cadence for this incident")
+        line.set_class(overdue, "-overdue")
+
     def action_save(self) -> None:
         self._ask_app(self.SaveRequested(self, self.text, self._bases()))
 
     def action_rerender(self) -> None:
         self.query_one(TextArea).text = self._render_fresh()
-        self.notify("Filled from the incident's current state (ctrl+z undoes).", timeout=3)
+        cadence = self.query_one("#draft-cadence", Static)
+        if cadence.has_class("-overdue"):
+            self.notify(
+                "Filled from the incident's current state. The update is overdue: send it now "
+                "(ctrl+e); its 'next update' time counts from now (ctrl+z undoes the fill).",
+                severity="warning",
+                timeout=6,
+            )
+        else:
+            self.notify("Filled from the incident's current state (ctrl+z undoes).", timeout=3)
 
     def action_copy(self) -> None:
         self._ask_app(self.CopyRequested(self, self.text, self._bases()))

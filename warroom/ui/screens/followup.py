@@ -13,8 +13,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from rich.style import Style
+
 from warroom.domain.metrics import IncidentMetrics, Report
+from warroom.ui.styles import severity_badge, severity_style
 from warroom.domain.models import (
+    POSTMORTEM_CREDITS,
+    POSTMORTEM_HEADINGS,
     POSTMORTEM_SECTIONS,
     ActionItem,
     ActionStatus,
@@ -46,8 +51,11 @@ class ActionItemEdit:
     priority: Priority
     status: ActionStatus
     type: ActionType
+    ticket: str | None = None
+    """A ticket key (PAY-123) or link."""
     clear_owner: bool = False
     clear_due: bool = False
+    clear_ticket: bool = False
 
 
 class ActionItemsScreen(Screen[None]):
@@ -83,7 +91,7 @@ class ActionItemsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="actions-title")
         table = DataTable(cursor_type="row", zebra_stripes=True)
-        table.add_columns("Action", "Owner", "Due", "Priority", "Status", "Type")
+        table.add_columns("Action", "Owner", "Due", "Priority", "Status", "Type", "Ticket")
         yield table
         yield Static("Promote a /todo from the timeline with p. Items export to the postmortem.", id="actions-hint")
         yield Footer()
@@ -110,6 +118,7 @@ class ActionItemsScreen(Screen[None]):
                 item.priority.value,
                 Text(item.status.value, style=status_style),
                 item.type.value,
+                item.ticket or Text("—", style="dim"),
                 key=item.id,
             )
         if items:
@@ -176,7 +185,8 @@ class ActionItemForm(Dialog[ActionItemEdit | None]):
             yield Input(item.text if item else "", placeholder="What needs doing?", id="text", max_length=200, compact=True)
             with Horizontal():
                 yield Input(item.owner or "" if item else "", placeholder="Owner", id="owner", max_length=64, compact=True)
-                yield Input(f"{item.due:%Y-%m-%d}" if item and item.due else "", placeholder="Due YYYY-MM-DD", id="due", max_length=10, compact=True)
+                yield Input(f"{item.due:%Y-%m-%d}" if item and item.due else "", placeholder="Due YYYY-MM-DD", id="due", max_length=40, compact=True)
+            yield Input(item.ticket or "" if item else "", placeholder="Ticket or link, e.g. PAY-123 or https://…", id="ticket", max_length=300, compact=True)
             with Horizontal():
                 yield Select([(p.value, p) for p in Priority], value=item.priority if item else Priority.MEDIUM, allow_blank=False, id="priority", compact=True)
                 yield Select([(s.value, s) for s in ActionStatus], value=item.status if item else ActionStatus.TODO, allow_blank=False, id="status", compact=True)
@@ -200,6 +210,7 @@ class ActionItemForm(Dialog[ActionItemEdit | None]):
             self.notify(f"Due date {due_text!r}: use YYYY-MM-DD.", severity="warning")
             return
         item = self._item
+        ticket = self.query_one("#ticket", Input).value.strip() or None
         self.dismiss(
             ActionItemEdit(
                 item.id if item else None,
@@ -209,8 +220,10 @@ class ActionItemForm(Dialog[ActionItemEdit | None]):
                 self.query_one("#priority", Select).value,
                 self.query_one("#status", Select).value,
                 self.query_one("#type", Select).value,
+                ticket=ticket,
                 clear_owner=bool(item and item.owner and owner is None),
                 clear_due=bool(item and item.due and due is None),
+                clear_ticket=bool(item and item.ticket and ticket is None),
             )
         )
 
@@ -292,19 +305,26 @@ class MetricsScreen(Screen[None]):
             ("time to resolve", metrics.time_to_resolve),
         ):
             numbers.append(f"  {label:<20} {fmt(value)}\n")
-        numbers.append(f"  {'duration':<20} {format_duration(metrics.duration)}\n")
+        ongoing = " so far" if incident.is_active else ""
+        numbers.append(f"  {'duration':<20} {format_duration(metrics.duration)}{ongoing}  (detection to resolution)\n")
         self.query_one("#numbers", Static).update(numbers)
 
         chart = Text()
         chart.append(f"\nAll incidents ({report.total})\n", style="bold")
         chart.append("  " + " · ".join(f"{status.value} {count}" for status, count in report.by_status.items()) + "\n\n")
         largest = max((f.mttr or 0 for f in report.by_severity.values()), default=0)
-        chart.append(f"  {'':<5} {'count':>5}  {'MTTA':>9}  {'MTTR':>11}\n", style="dim")
+        chart.append(f"  {'':<16}{'count':>5}  {'MTTA':>9}  {'MTTR':>11}\n", style="dim")
         for severity in Severity:
             figures = report.by_severity[severity]
-            chart.append(f"  {severity.value:<5} {figures.count:>5}  {fmt(figures.mtta):>9}  {fmt(figures.mttr):>11}  ")
+            # The theme's SEV colours, always with the words: the chart reads without colour.
+            badge = severity_badge(severity, long=True)
+            chart.append("  ")
+            chart.append_text(badge)
+            chart.append(" " * max(1, 16 - badge.cell_len))
+            chart.append(f"{figures.count:>5}  {fmt(figures.mtta):>9}  {fmt(figures.mttr):>11}  ")
             if figures.mttr:
-                chart.append(_bar(figures.mttr, largest), style="bold")
+                chart.append(_bar(figures.mttr, largest), style=Style(color=severity_style(severity).bgcolor, bold=True))
+                chart.append(f" {severity.value} MTTR", style="dim")
             chart.append("\n")
         chart.append("\n  MTTR bars are relative to the slowest severity.", style="dim")
         self.query_one("#chart", Static).update(chart)
@@ -329,6 +349,14 @@ class MetricsScreen(Screen[None]):
             ),
             chosen,
         )
+
+
+POSTMORTEM_FIELDS: dict[str, str] = {
+    "impact": "Who was affected, how badly, and for how long (the incident's impact, as updates show it).",
+    **POSTMORTEM_CREDITS,
+    **POSTMORTEM_SECTIONS,
+}
+"""What the postmortem screen edits, in its order, with the prompt for each."""
 
 
 class PostmortemScreen(Screen[None]):
@@ -358,11 +386,11 @@ class PostmortemScreen(Screen[None]):
         super().__init__()
         self._get_incident = get_incident
         self._save_section = save_section
-        self._section = next(iter(POSTMORTEM_SECTIONS))
+        self._section = next(iter(POSTMORTEM_FIELDS))
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield OptionList(*(Option(name.replace("_", " ").capitalize(), id=name) for name in POSTMORTEM_SECTIONS), id="sections")
+            yield OptionList(*(Option(POSTMORTEM_HEADINGS.get(name, "Impact"), id=name) for name in POSTMORTEM_FIELDS), id="sections")
             with Vertical():
                 yield Static(id="prompt")
                 yield TextArea(id="section-text", soft_wrap=True)
@@ -374,12 +402,16 @@ class PostmortemScreen(Screen[None]):
 
     def _load(self, section: str) -> None:
         self._section = section
-        self.query_one("#prompt", Static).update(f"{section.replace('_', ' ').capitalize()}: {POSTMORTEM_SECTIONS[section]}")
-        self.query_one(TextArea).text = self._get_incident().postmortem.get(section, "")
+        self.query_one("#prompt", Static).update(f"{POSTMORTEM_HEADINGS.get(section, 'Impact')}: {POSTMORTEM_FIELDS[section]}")
+        self.query_one(TextArea).text = self._current(section)
+
+    def _current(self, section: str) -> str:
+        incident = self._get_incident()
+        return incident.impact if section == "impact" else incident.postmortem.get(section, "")
 
     def _save_if_changed(self) -> None:
         text = self.query_one(TextArea).text
-        if text != self._get_incident().postmortem.get(self._section, ""):
+        if text != self._current(self._section):
             self._save_section(self._section, text)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

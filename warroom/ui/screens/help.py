@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from warroom.ui.keymap import help_sections, key_for
 from warroom.ui.screens.modal import Dialog
+from warroom.ui.styles import glyph_legend
 
 
 class HelpScreen(Dialog[None]):
@@ -55,9 +56,21 @@ class HelpScreen(Dialog[None]):
                     continue
                 yield Static(title, classes="help--section -first" if number == 0 else "help--section")
                 yield Static(_table(rows), classes="help--keys")
+            yield Static("What the glyphs mean", classes="help--section")
+            yield Static(_legend(), classes="help--legend")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
+
+
+def _legend() -> Table:
+    """Every glyph of the panes with its one meaning (see ``warroom.ui.styles``)."""
+    table = Table(box=None, show_header=False, expand=True, padding=(0, 1, 0, 0), pad_edge=False)
+    table.add_column("glyph", no_wrap=True, style="bold", width=13)
+    table.add_column("meaning", ratio=1)
+    for glyph, meaning in glyph_legend():
+        table.add_row(glyph, Text(meaning))
+    return table
 
 
 def _table(rows: list[tuple[str, str, str]]) -> Table:

@@ -28,5 +28,6 @@ class Dialog(ModalScreen[ResultType]):
             padding: 0 1;
         }
         & Label.hint { color: $text-muted; }
+        & Label.context { text-style: italic; }
     }
     """

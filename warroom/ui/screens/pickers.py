@@ -156,9 +156,20 @@ class TextPrompt(Dialog[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, *, value: str = "", placeholder: str = "", hint: str = "Enter saves · Esc cancels", max_length: int = 4000) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        value: str = "",
+        placeholder: str = "",
+        hint: str = "Enter saves · Esc cancels",
+        max_length: int = 4000,
+        context: str = "",
+    ) -> None:
         super().__init__()
         self._title = title
+        self._about = context
+        """What the prompt is about (the entry being redacted), shown above the field."""
         self._value = value
         self._placeholder = placeholder
         self._hint = hint
@@ -167,6 +178,8 @@ class TextPrompt(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self._title
+            if self._about:
+                yield Label(self._about, classes="context", markup=False)
             yield Input(value=self._value, placeholder=self._placeholder, max_length=self._max_length)
             yield Label(self._hint, classes="hint")
 

@@ -12,6 +12,7 @@ from warroom.desk import StepRef
 from warroom.domain.models import Checklist, ChecklistStep, Incident
 
 _SEPARATOR = "\x1f"  # joins runbook id and step id in an option id
+_COMMAND_LINES = 6  # of a step's command shown under it; copy takes them all
 
 
 def _option_id(checklist: Checklist, step: ChecklistStep) -> str:
@@ -132,7 +133,15 @@ class ChecklistPane(OptionList):
             if tick.skipped_reason:
                 label.append(f": {tick.skipped_reason}", style="italic dim")
         if step.command and not step.done:
-            label.append("  ⧉", style="dim")  # there is a command to copy
+            # The command itself, on its own line: nobody should copy a command they cannot see.
+            lines = step.command.splitlines() or [""]
+            for number, line in enumerate(lines[:_COMMAND_LINES]):
+                label.append(f"\n{indent}  {'$' if number == 0 else ' '} ", style="dim")
+                label.append(line, style="bold")
+            if len(lines) > _COMMAND_LINES:
+                label.append(f"\n{indent}    … {len(lines) - _COMMAND_LINES} more lines (c copies them all)", style="dim")
+            if len(step.code) > 1:
+                label.append(f"  (+{len(step.code) - 1} more)", style="dim")
         return label
 
     def _has(self, option_id: str) -> bool:

@@ -14,7 +14,11 @@ from warroom.ui.styles import overdue_style, severity_badge, status_text
 
 
 class HeaderBar(Widget):
-    """One line: SEV badge, title, status, elapsed time, UTC clock, user, sync state.
+    """SEV badge, status, title, then duration, update cadence, UTC clock, user, sync state.
+
+    The title has priority over everything but SEV and status: when one line cannot hold it
+    with the rest, the rest moves to a line of its own, and a title longer than the screen
+    wraps (up to three lines) instead of being cut to a stub.
 
     The app calls ``update_now`` once a second with its clock's time (never reads the clock
     itself, so a frozen clock gives a frozen header in tests).
@@ -22,13 +26,14 @@ class HeaderBar(Widget):
 
     DEFAULT_CSS = """
     HeaderBar {
-        height: 1;
+        height: auto;
+        max-height: 4;
         background: $panel;
         color: $foreground;
     }
     """
 
-    incident: reactive[Incident | None] = reactive(None, always_update=True)
+    incident: reactive[Incident | None] = reactive(None, always_update=True, layout=True)
     """The selected incident (None: no incident yet)."""
     now: reactive[datetime | None] = reactive(None)
     """The current time, set by the app's ticking clock."""
@@ -38,52 +43,68 @@ class HeaderBar(Widget):
     """Sync state in words: 'local only', 'online', 'offline since 14:02 · 3 pending'…"""
     sync_ok: reactive[bool] = reactive(True)
     """False when sync needs attention (offline, rejected events)."""
-    cadence_text: reactive[str] = reactive("")
-    """'next update 12:34', 'UPDATE OVERDUE 3:12', or empty when no cadence applies."""
+    cadence_text: reactive[str] = reactive("", layout=True)
+    """'update due 04:30Z (in 14m)', 'UPDATE OVERDUE 04:30Z (3m late)', or empty when no
+    cadence applies."""
     cadence_overdue: reactive[bool] = reactive(False)
 
-    def render(self) -> Text:
-        line = Text(no_wrap=True, overflow="ellipsis")
+    def _facts(self, width: int) -> Text:
+        """Duration, cadence, clock, user and sync state, most important first."""
         incident = self.incident
-        right = Text(no_wrap=True)
-        if incident is not None and self.now is not None:
-            elapsed = format_duration(incident.elapsed_seconds(self.now))
-            right.append(" ⏱ ", style="bold")
-            right.append(elapsed, style="bold")
-            if not incident.is_active:
-                right.append(" (closed)", style="dim")
+        right = Text(no_wrap=True, overflow="ellipsis")
         if self.cadence_text:
-            right.append("  ")
             right.append(
                 f" {self.cadence_text} " if self.cadence_overdue else self.cadence_text,
                 style=overdue_style() if self.cadence_overdue else "",
             )
+            right.append("  ")
+        if incident is not None and self.now is not None:
+            right.append("⏱ ", style="bold")
+            right.append(format_duration(incident.elapsed_seconds(self.now)), style="bold")
+            if not incident.is_active:
+                right.append(" (closed)", style="dim")
+            right.append("  ")
         if self.now is not None:
-            right.append(f"  {self.now:%H:%M:%S}Z", style="bold")
+            right.append(f"{self.now:%H:%M:%S}Z", style="bold")
+            right.append("  ")
         # Narrow terminals (80 columns over SSH): the name is the first thing to go; the
         # sync state and the clocks matter more at 3 a.m.
-        if self.user and self.size.width >= 100:
-            right.append(f"  {self.user}", style="italic")
-        right.append("  ")
-        right.append(
-            f"⇅ {self.sync_label}",
-            style="" if self.sync_ok else "bold reverse",
-        )
+        if self.user and width >= 100:
+            right.append(self.user, style="italic")
+            right.append("  ")
+        right.append(f"⇅ {self.sync_label}", style="" if self.sync_ok else "bold reverse")
         right.append(" ")
+        return right
+
+    def _heading(self, width: int) -> Text:
+        incident = self.incident
+        line = Text()
         if incident is None:
             line.append(" warroom ", style="bold reverse")
             line.append("  no incident selected — press n to declare one", style="italic")
-        else:
-            line.append_text(severity_badge(incident.severity, long=self.size.width >= 100))
-            line.append(" ")
-            line.append_text(status_text(incident.status))
-            line.append("  ")
-            room = max(8, self.size.width - line.cell_len - right.cell_len - 1)
-            title = safe_line(incident.title)
-            title = title if len(title) <= room else title[: room - 1] + "…"
-            line.append(title, style="bold")
-        padding = self.size.width - line.cell_len - right.cell_len
-        if padding > 0:
-            line.append(" " * padding)
-        line.append_text(right)
+            return line
+        line.append_text(severity_badge(incident.severity, long=width >= 100))
+        line.append(" ")
+        line.append_text(status_text(incident.status))
+        line.append("  ")
+        line.append(safe_line(incident.title), style="bold")
         return line
+
+    def render(self) -> Text:
+        width = max(1, self.size.width)
+        heading = self._heading(width)
+        facts = self._facts(width)
+        if heading.cell_len + 2 + facts.cell_len <= width:
+            line = heading.copy()
+            line.append(" " * (width - heading.cell_len - facts.cell_len))
+            line.append_text(facts)
+            return line
+        # Not all on one line: the title keeps its line(s), the facts get their own.
+        lines = heading.wrap(self.app.console, width, overflow="fold")[:3]
+        out = Text("\n").join(lines) if lines else Text()
+        out.append("\n")
+        if facts.cell_len < width:
+            out.append(" " * (width - facts.cell_len))
+        facts.truncate(width, overflow="ellipsis")
+        out.append_text(facts)
+        return out

@@ -26,8 +26,6 @@ class IncidentList(OptionList):
     IncidentList {
         height: 1fr;
         min-height: 3;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     """
 
@@ -52,7 +50,8 @@ class IncidentList(OptionList):
         options = []
         ids = []
         for incident in incidents:
-            label = Text(no_wrap=True, overflow="ellipsis")
+            # Titles wrap onto a second line rather than being cut to a stub.
+            label = Text()
             label.append_text(severity_badge(incident.severity))
             label.append(f" {STATUS_GLYPHS[incident.status]} ")
             label.append(safe_line(incident.title), style="" if incident.is_active else "dim strike")

@@ -14,6 +14,28 @@ from warroom.domain.models import CORE_ROLES, INCIDENT_COMMANDER, COMMS_LEAD, SC
 SHORT_ROLE_NAMES = {INCIDENT_COMMANDER: "IC", TECH_LEAD: "Tech", COMMS_LEAD: "Comms", SCRIBE: "Scribe"}
 
 
+def abbreviate_role(role: str, room: int) -> str:
+    """A role name in at most ``room`` cells: the short name people say for the core roles,
+    initials for a long custom one (``Customer Support Liaison`` → ``CSL``), else cut with …."""
+    if len(role) <= room:
+        return role
+    short = SHORT_ROLE_NAMES.get(role)
+    if short and len(short) <= room:
+        return short
+    words = role.split()
+    initials = "".join(word[0].upper() for word in words)
+    if len(words) > 1 and len(initials) <= room:
+        return initials
+    return role[: max(1, room - 1)] + "…"
+
+
+def role_labels(roles: list[str], longest_holder: int, width: int) -> dict[str, str]:
+    """Role labels for a pane ``width`` cells wide: full names when they fit beside the longest
+    holder's name, abbreviated when they do not. The holder's name always keeps its room."""
+    room = max(3, width - longest_holder - 2)
+    return {role: abbreviate_role(role, room) for role in roles}
+
+
 class RosterList(OptionList):
     """Roles and their holders; Enter (or ``a``) assigns or hands over the highlighted role.
 
@@ -59,8 +81,9 @@ class RosterList(OptionList):
 
     def show(self, incident: Incident | None) -> None:
         self._incident = incident
+        width = self.scrollable_content_region.width or self.size.width
         # Rebuilding the options costs a layout; most refreshes (a new entry) change no role.
-        signature = (incident.id, tuple(incident.roles.items()), len(incident.role_history), self.size.width < 44) if incident else None
+        signature = (incident.id, tuple(incident.roles.items()), len(incident.role_history), width) if incident else None
         if signature == getattr(self, "_signature", ()) and self.option_count:
             return
         self._signature = signature
@@ -69,15 +92,14 @@ class RosterList(OptionList):
         if incident is None:
             return
         roles = list(CORE_ROLES) + [r for r in incident.roles if r not in CORE_ROLES]
-        # Narrow panes (80x24) get the short names people say out loud: IC, Tech, Comms.
-        short = self.size.width < 44
-        labels = {r: safe_name(SHORT_ROLE_NAMES.get(r, r) if short else r) for r in roles}
-        width = max(len(label) for label in labels.values())
+        holders = {role: safe_name(incident.roles[role]) if incident.roles.get(role) else "— unassigned" for role in roles}
+        labels = role_labels([safe_name(r) for r in roles], max(len(h) for h in holders.values()), width)
+        column = max(len(label) for label in labels.values())
         for role in roles:
             person = incident.roles.get(role)
             label = Text(no_wrap=True, overflow="ellipsis")
-            label.append(f"{labels[role]:<{width}} ", style="bold" if person else "dim")
-            label.append(safe_name(person) if person else "— unassigned", style="" if person else "dim italic")
+            label.append(f"{labels[safe_name(role)]:<{column}} ", style="bold" if person else "dim")
+            label.append(holders[role], style="" if person else "dim italic")
             previous = [c.old for c in incident.role_history if c.role == role and c.old]
             if previous:
                 label.append(f"  (was {safe_name(previous[-1])})", style="dim")

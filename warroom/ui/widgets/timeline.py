@@ -3,6 +3,10 @@
 Like Textual's ``Log`` and toolong's ``LogLines``, this is a ``ScrollView`` whose virtual
 height is the entry count; ``render_line`` builds only the lines on screen (cached as
 ``Strip``s), so opening or appending to a 100,000-entry timeline costs the same as a short one.
+
+The entry under the cursor is the exception: it is wrapped over as many rows as its text
+needs (up to ``_CURSOR_ROWS``), so it is read whole where it stands; every other entry keeps
+one row, cut with … .
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from warroom.domain.timeline_filter import TimelineFilter
 from warroom.ui.styles import kind_glyph, kind_style
 
 _CACHE_SIZE = 512
+_CURSOR_ROWS = 8
+"""At most this many rows for the entry under the cursor (Enter shows any entry whole)."""
 
 
 class TimelineView(ScrollView, can_focus=True):
@@ -140,6 +146,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._known_count = 0
         self._cache: OrderedDict[tuple, Strip] = OrderedDict()
         self._show_date = False
+        self._cursor_strips: list[Strip] = []
+        """The rows of the entry under the cursor (one or more), for the current width."""
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -163,7 +171,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._known_count = len(entries)
         self._cache.clear()
         self._show_date = bool(entries) and entries[0].at.date() != entries[-1].at.date()
-        self.virtual_size = Size(0, len(entries))
+        self._cursor_strips = []
+        self._set_virtual_size()
         if following:
             self.cursor = len(entries) - 1
             self.call_after_refresh(self.scroll_to_region_of_cursor)
@@ -175,6 +184,9 @@ class TimelineView(ScrollView, can_focus=True):
             else f"{len(self._all)} entries"
         )
         self.refresh()
+        # The selected entry may have changed in place (amended, redacted): the detail line
+        # below must say so now, not when the cursor next moves.
+        self.post_message(self.CursorMoved(self, self.selected))
 
     @property
     def filter(self) -> TimelineFilter:
@@ -193,11 +205,39 @@ class TimelineView(ScrollView, can_focus=True):
 
     # --- rendering -------------------------------------------------------------------------
 
+    def _extra_rows(self) -> int:
+        """Rows the entry under the cursor takes beyond its own."""
+        return max(0, len(self._cursor_strips) - 1)
+
+    def _set_virtual_size(self) -> None:
+        width = self.scrollable_content_region.width
+        self._cursor_strips = self._render_cursor(width) if self.selected is not None and width > 0 else []
+        self.virtual_size = Size(0, len(self._entries) + self._extra_rows())
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        following = self.cursor == len(self._entries) - 1
+        if self._extra_rows() and (following or top <= self.cursor < top + height):
+            # The selected entry grew or shrank where the reader looks: keep all of it on
+            # screen once the new height is laid out (scrolling now would stop at the old end).
+            self.call_after_refresh(self.scroll_to_region_of_cursor)
+
+    def _entry_at_row(self, row: int) -> int:
+        """The entry index shown at virtual ``row``."""
+        if row <= self.cursor or self.cursor < 0:
+            return row
+        return max(self.cursor, row - self._extra_rows())
+
     def watch_cursor(self, old: int, new: int) -> None:
         self._cache.pop(("line", old), None)
         self._cache.pop(("line", new), None)
+        self._set_virtual_size()
         self.refresh()
         self.post_message(self.CursorMoved(self, self.selected))
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor row looks different with focus
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def watch_local_time(self) -> None:
         self._cache.clear()
@@ -205,14 +245,26 @@ class TimelineView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
-        self.virtual_size = Size(0, len(self._entries))
+        self._set_virtual_size()
         # Whatever changed our height (terminal resize, compact mode), keep the selected
         # entry on screen; when following, that keeps the newest entry visible.
         self.call_after_refresh(self.scroll_to_region_of_cursor)
 
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
+        row = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
+        extra = self._extra_rows()
+        # The cursor's look depends on focus: applied here, at draw time, never cached.
+        cursor_style = self.get_component_rich_style("timeline--cursor")
+        if row == self.cursor and extra and y + extra >= self.scrollable_content_region.height > extra:
+            # The selected entry's last rows fall below the window (its height changed after
+            # the last scroll, e.g. the header grew): bring them in on the next frame.
+            self.call_after_refresh(self.scroll_to_region_of_cursor)
+        if 0 <= self.cursor <= row <= self.cursor + extra and self._cursor_strips:
+            strip = self._cursor_strips[row - self.cursor]
+            if strip.cell_length == width:
+                return strip.apply_style(cursor_style).apply_offsets(0, self.cursor)
+        index = self._entry_at_row(row)
         if index >= len(self._entries):
             return Strip.blank(width, self.rich_style)
         key = ("line", index)
@@ -222,15 +274,48 @@ class TimelineView(ScrollView, can_focus=True):
             self._cache[key] = strip
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
+        if index == self.cursor:
+            strip = strip.apply_style(cursor_style)
         return strip.apply_offsets(0, index)
 
     def _time_text(self, at: datetime) -> str:
         shown = at.astimezone() if self.local_time else at.astimezone(timezone.utc)
         return f"{shown:%m-%d %H:%M}" if self._show_date else f"{shown:%H:%M:%S}"
 
-    def _render_entry(self, index: int, width: int) -> Strip:
-        entry = self._entries[index]
+    def _render_cursor(self, width: int) -> list[Strip]:
+        """The entry under the cursor over as many rows as its text needs: the columns on the
+        first row, the text wrapped below them, indented to where it starts."""
+        entry = self.selected
+        first = self._entry_line(self.cursor, width)
+        if entry is None or first.cell_len <= width:
+            return [self._to_strip(first, width, self.cursor)]
+        prefix = self._entry_prefix(entry, width)
+        body = first[len(prefix.plain):]
+        # Continuation rows start under the text; on a very narrow pane, under the time.
+        indent = prefix.cell_len if width - prefix.cell_len >= 24 else 2
+        rows: list[Text] = [] if indent == prefix.cell_len else [prefix.copy()]
+        for piece in body.wrap(self.app.console, width - indent, overflow="fold"):
+            row = prefix.copy() if not rows else Text(" " * indent)
+            row.append_text(piece)
+            rows.append(row)
+        if len(rows) > _CURSOR_ROWS:
+            rows = rows[: _CURSOR_ROWS - 1] + [Text(" " * indent + "… enter shows the whole entry", style="dim italic")]
+        return [self._to_strip(row, width, self.cursor) for row in rows]
+
+    def _to_strip(self, line: Text, width: int, index: int) -> Strip:
         base = self.rich_style
+        line = line.copy()
+        line.no_wrap = True
+        line.truncate(width, overflow="ellipsis", pad=True)
+        segments = [
+            Segment(seg.text, base + seg.style if seg.style else base)
+            for seg in line.render(self.app.console)
+            if seg.text != "\n"
+        ]
+        return Strip(segments).crop_extend(0, width, base)
+
+    def _entry_prefix(self, entry: TimelineEntry, width: int) -> Text:
+        """Time, glyph, kind and author: the columns before the text."""
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         line.append(self._time_text(entry.at), style=self.get_component_rich_style("timeline--time"))
         line.append("↶" if entry.backdated else " ", style="dim")
@@ -243,6 +328,13 @@ class TimelineView(ScrollView, can_focus=True):
         actor = safe_name(entry.actor)  # again at the output: the state is already clean
         actor = actor if len(actor) <= actor_width else actor[: actor_width - 1] + "…"
         line.append(f"{actor:<{actor_width}} ", style=self.get_component_rich_style("timeline--actor"))
+        return line
+
+    def _entry_line(self, index: int, width: int) -> Text:
+        """The whole entry on one (possibly too long) line."""
+        entry = self._entries[index]
+        style = kind_style(entry.kind)
+        line = self._entry_prefix(entry, width)
         if entry.redacted:
             line.append(f"[redacted by {safe_name(entry.revisions[-1].actor)}]", style=self.get_component_rich_style("timeline--meta"))
         else:
@@ -251,16 +343,10 @@ class TimelineView(ScrollView, can_focus=True):
                 line.highlight_words(self._filter.words, self.get_component_rich_style("timeline--match"), case_sensitive=False)
             if entry.amended:
                 line.append(" ✎", style=self.get_component_rich_style("timeline--meta"))
-        line.truncate(width, overflow="ellipsis", pad=True)
-        segments = [
-            Segment(seg.text, base + seg.style if seg.style else base)
-            for seg in line.render(self.app.console)
-            if seg.text != "\n"
-        ]
-        strip = Strip(segments).crop_extend(0, width, base)
-        if index == self.cursor:
-            strip = strip.apply_style(self.get_component_rich_style("timeline--cursor"))
-        return strip
+        return line
+
+    def _render_entry(self, index: int, width: int) -> Strip:
+        return self._to_strip(self._entry_line(index, width), width, index)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -269,14 +355,17 @@ class TimelineView(ScrollView, can_focus=True):
             return
         self.cursor = max(0, min(index, len(self._entries) - 1))
         self.scroll_to_region_of_cursor()
+        self.call_after_refresh(self.scroll_to_region_of_cursor)  # once its rows are laid out
 
     def scroll_to_region_of_cursor(self) -> None:
+        """Keep every row of the selected entry on screen (its first row wins if it is taller)."""
         top = self.scroll_offset.y
         height = self.scrollable_content_region.height
+        last = self.cursor + min(self._extra_rows(), max(0, height - 1))
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        elif last >= top + height:
+            self.scroll_to(y=last - height + 1, animate=False, immediate=True)
 
     def action_cursor(self, delta: int) -> None:
         self._move_to(self.cursor + delta)
@@ -318,7 +407,7 @@ class TimelineView(ScrollView, can_focus=True):
             self.post_message(self.FilterCleared(self))
 
     def on_click(self, event) -> None:
-        index = self.scroll_offset.y + event.y
+        index = self._entry_at_row(self.scroll_offset.y + event.y)
         if 0 <= index < len(self._entries):
             self.cursor = index
 
@@ -341,3 +430,9 @@ def describe_entry(entry: TimelineEntry, *, local_time: bool = False) -> Text:
     else:
         text.append(safe(entry.text))
     return text
+
+
+def entry_label(entry: TimelineEntry) -> str:
+    """Which entry a dialog is about: time, author, short id and the start of its text."""
+    text = entry.text if len(entry.text) <= 60 else entry.text[:59] + "…"
+    return f"{entry.at:%H:%M:%S}Z {entry.actor} · {short_id(entry.id)}: “{text}”"
