@@ -51,8 +51,10 @@ class LayoutHandlers:
         # With blinking off (snapshot tests), every input, dialogs' included, shows a steady cursor.
         if not self._cursor_blink and isinstance(event.widget, Input):
             event.widget.cursor_blink = False
+        # Before the incidents are loaded, Textual's first automatic focus must not switch the
+        # layout: the load then focuses the scribe box, which that switch would have hidden.
         pane = self._pane_of(event.widget)
-        if pane is not None and event.widget.screen is self.query_one("#body").screen:
+        if self.loaded and pane is not None and event.widget.screen is self.query_one("#body").screen:
             self._set_layout(pane)
 
     def action_focus_pane(self, pane: str) -> None:
