@@ -118,10 +118,10 @@ class _Brief:
             held = format_duration((self.now - since).total_seconds()) if since else "—"
             self.add(
                 f"{incident.status.value.capitalize()} for {held} (since {self.when_utc(since)}) · "
-                f"declared {elapsed} ago"
+                f"{elapsed} since detection"
             )
         else:
-            self.add(f"Resolved {self.when_utc(incident.resolved_at)}, {elapsed} after it was declared")
+            self.add(f"Resolved {self.when_utc(incident.resolved_at)}, {elapsed} after detection")
         self.add(f"Situation brief · #{short_id(incident.id)} · as of {self.now:%Y-%m-%d %H:%M} UTC")
         self.wrap("Impact: ", incident.impact or "(not yet assessed)")
         self.add("Roles: " + self.roles())

@@ -55,7 +55,6 @@ from warroom.ui.widgets.timeline import TimelineView
 # Screens used after start-up (runbook picker, comms editor, follow-up) are imported where they
 # are opened: they pull in markdown-it and more, and an IC waits for the first frame.
 
-
 # How often to look for entries written by other processes (the CLI, another TUI).
 JOURNAL_POLL_SECONDS = 0.5
 
