@@ -69,9 +69,13 @@ class ServerProcess:
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
         db: str | None = None,
+        nofile: int | None = None,
     ) -> None:
+        """``nofile``: start the server with this open-file limit (soft and hard, so it
+        cannot raise it), as on a host with a low ``ulimit -n``."""
         self.data_dir = data_dir
         self.db = db
+        self.nofile = nofile
         self.port = port or free_port()
         self.extra_args = extra_args or []
         self.env = env or {}
@@ -116,7 +120,8 @@ class ServerProcess:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
         env = {**inherited, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = subprocess.Popen(
-            self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=self._limit_files if self.nofile else None,
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with httpx.Client(timeout=1.0) as http:
@@ -131,6 +136,11 @@ class ServerProcess:
                 time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+
+    def _limit_files(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """Graceful stop (SIGTERM); SIGKILL if it does not exit in ``timeout`` s."""

@@ -2,6 +2,8 @@
 
     warroom server [--data-dir D | --db postgresql://…] [--host 127.0.0.1] [--port 8765]
                    [--insecure-no-auth] [--alert-severity-map FILE.toml]
+                   [--max-connections N] [--max-polls-per-token N]
+                   [--header-timeout SECONDS] [--body-timeout SECONDS]
     warroom server token add NAME [--admin | --intake] [--data-dir D | --db URL]
     warroom server token list [--data-dir D | --db URL]
     warroom server token revoke NAME [--data-dir D | --db URL]
@@ -11,7 +13,8 @@ The data dir defaults to platformdirs' user data dir for "warroom-server", or
 ``WARROOM_SERVER_DATA_DIR``; the server keeps a SQLite file there. With ``--db`` (or
 ``WARROOM_DB``) it uses that PostgreSQL database instead, and several servers may share it.
 The server fails closed: with no token configured it refuses to start unless
-``--insecure-no-auth`` is given.
+``--insecure-no-auth`` is given. At start it raises its open-file limit and sizes its
+connection cap from it (see ``warroom.server.limits``).
 """
 
 from __future__ import annotations
@@ -88,6 +91,37 @@ def _run_parser() -> argparse.ArgumentParser:
             "SEV2, warning SEV3, info SEV4) and a [heartbeats] table (Watchdog, InfoInhibitor and "
             "severity=none open nothing)"
         ),
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            "connections served at once (default 4096, or fewer if the open-file limit is "
+            "lower; needs an open-file limit of about N + 512); held long-polls may use 3/4 of them"
+        ),
+    )
+    parser.add_argument(
+        "--max-polls-per-token",
+        type=int,
+        default=None,
+        metavar="N",
+        help="long-polls one token may hold at once (default 16)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="close a connection whose request headers are not in within this (default 10)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="answer 408 and close when a request body takes longer than this (default 30)",
     )
     return parser
 
@@ -253,14 +287,21 @@ def _run_main(argv: list[str]) -> int:
 
     import uvicorn
 
+    from warroom.server import logs
     from warroom.server.app import UNSAFE_NO_DEDUPE_ENV, create_app
+    from warroom.server.connections import guarded_protocol
+    from warroom.server.limits import lengthen_listen_queue
 
+    limiter = logs.install()
+    budget, limits = _limits(args)
     try:
         app = create_app(
             database,
             auth_required=not args.insecure_no_auth,
             alert_severity_map=severity_map,
             max_skew=timedelta(seconds=max(0.0, args.max_clock_skew)),
+            limits=limits,
+            housekeeping=[limiter.flush],
         )
     except StoreError as exc:
         print(f"warroom server: {exc}", file=sys.stderr)
@@ -275,6 +316,12 @@ def _run_main(argv: list[str]) -> int:
             lines.append(f"  ...and {args.host} is not a loopback address. Do not do this on a shared network.")
     else:
         lines.append(f"  {token_count} user token(s); add more with `warroom server token add NAME`.")
+    lines.append(
+        f"  at most {limits.max_connections} connections ({limits.max_polls} held long-polls, "
+        f"{limits.max_polls_per_token} per token); open-file limit {budget.soft}."
+    )
+    if budget.note:
+        lines.append(f"  Note: {budget.note}.")
     if os.environ.get(UNSAFE_NO_DEDUPE_ENV) == "1":
         lines.append(f"  {UNSAFE_NO_DEDUPE_ENV}=1: duplicate events WILL be stored (test mode).")
     banner = "\n".join(lines)
@@ -282,22 +329,28 @@ def _run_main(argv: list[str]) -> int:
     class _Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
+            for listening in getattr(self, "servers", []):
+                lengthen_listen_queue(listening.sockets)
             if self.started:
                 print(banner, flush=True)
 
         async def shutdown(self, sockets=None) -> None:
             # Answer held long-polls now; otherwise a graceful stop waits for their timeout.
-            await app.state.feed_signal.close()
+            app.state.feed.shut()
             await super().shutdown(sockets)
+            limiter.flush(everything=True)  # the counts of lines held back, before exiting
 
     config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
         log_level="warning",
+        log_config=None,  # logs.install() above: rate-limited, one format
         access_log=False,
         timeout_graceful_shutdown=3,
         lifespan="on",
+        http=guarded_protocol(limits),
+        backlog=budget.backlog,
     )
     server = _Server(config)
     try:
@@ -312,6 +365,24 @@ def _run_main(argv: list[str]) -> int:
             return 1
         return int(exc.code or 0)
     return 0
+
+
+def _limits(args: argparse.Namespace):
+    """The descriptor budget (the soft limit raised where allowed) and the limits it allows."""
+    import dataclasses
+
+    from warroom.server.limits import ServerLimits, raise_descriptor_limit
+
+    budget = raise_descriptor_limit(args.max_connections)
+    limits = ServerLimits().with_connections(budget.max_connections)
+    changes = {}
+    if args.max_polls_per_token:
+        changes["max_polls_per_token"] = max(1, args.max_polls_per_token)
+    if args.header_timeout:
+        changes["header_timeout"] = max(0.1, args.header_timeout)
+    if args.body_timeout:
+        changes["body_timeout"] = max(0.1, args.body_timeout)
+    return budget, dataclasses.replace(limits, **changes)
 
 
 def _url_host(host: str) -> str:

@@ -2,8 +2,9 @@
 
 A token is ``secrets.token_urlsafe(32)`` (256 random bits). The server keeps only its SHA-256:
 a copy of the database does not let anyone push as you. A fast hash is enough because the
-token is random, not a password someone chose. Presented tokens are compared against every
-stored digest with ``hmac.compare_digest``, so timing does not reveal how close a guess was.
+token is random, not a password someone chose. The running server looks presented tokens up
+by their digest (``tokens.TokenCache``): timing can only tell how close a guess's *digest*
+came, which says nothing about the token.
 """
 
 from __future__ import annotations
@@ -69,14 +70,6 @@ def create_token(store: EventStore, name: str, *, admin: bool = False, role: str
     return token
 
 
-def verify_token(store: EventStore, presented: str) -> Principal | None:
-    """The principal a presented token belongs to, or None."""
-    digest = hash_token(presented)
-    found: Principal | None = None
-    for record in store.tokens():
-        # No early exit: every comparison is made, whichever token matches.
-        if hmac.compare_digest(record.sha256, digest):
-            found = Principal(
-                name=record.name, admin=record.scope == "admin", authenticated=True, role=record.scope
-            )
-    return found
+def principal_of(record: TokenRecord) -> Principal:
+    """Who a stored token speaks for."""
+    return Principal(name=record.name, admin=record.scope == "admin", authenticated=True, role=record.scope)

@@ -8,9 +8,15 @@ Error answers are always JSON ``{"error": sentence, "detail": ...}`` (see ``Erro
   where *every* event was refused for authorization (a mixed batch is 200 with per-event
   results, so the allowed events are not held hostage by one refused event);
 * 410 — the cursor belongs to another database, or to events this server no longer has;
+* 408 — the body did not arrive in time (the connection is closed; send it again);
 * 413 — body over 1 MiB or more than 500 events (split the batch);
 * 422 — the body or a query parameter has the wrong shape (unknown field, wrong type...);
-* 503 — the database could not be written; nothing from that request was stored, retry.
+* 429 — this token holds as many long-polls, or has as many requests in progress, as one
+  token may (``Retry-After`` says when to try again);
+* 503 — the database could not be used (it failed, vanished or was replaced), or the server
+  is full; nothing from that request was stored, retry after ``Retry-After`` seconds.
+
+Nothing a client sends produces a 500: every parse failure is a 4xx. A 500 means a bug.
 
 A malformed *event* inside a well-formed batch is not an HTTP error: it comes back as
 ``rejected`` in the per-event results, so one bad event never blocks a client's outbox.
@@ -27,21 +33,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warroom.server.storage import StoreError
 from warroom.wire import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ErrorBody
 
 log = logging.getLogger("warroom.server")
 
+STORE_RETRY_AFTER = 2
+"""Seconds a client is told to wait after the database failed (``Retry-After``)."""
+
 _ERROR_DESCRIPTIONS = {
     400: "The body is not valid JSON, or the cursor was not issued by this server.",
     401: "No bearer token, or a token this server does not know.",
     403: "The token may not do this (alert intake reading or pushing), or every event of the batch was refused for authorization (results in `detail`).",
     410: "The cursor belongs to another database or to events this server no longer has.",
+    408: "The body did not arrive in time; the connection is closed. Send it again.",
     413: f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_BATCH_EVENTS} events.",
     422: "The body or a query parameter has the wrong shape (unknown field, wrong type...).",
-    503: "The database could not be written; nothing from the request was stored. Retry.",
+    429: "This token holds as many long-polls or requests as one token may; see Retry-After.",
+    503: "The database could not be used, or the server is full; nothing from the request was "
+    "stored. Retry after Retry-After seconds.",
 }
 
 
@@ -85,6 +96,11 @@ def parse_json_body(raw: bytes, *, send: str) -> Any:
     """The decoded body, or a 400 saying where the JSON broke and what to ``send``."""
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise ApiError(
+            400, f"the request body nests arrays or objects too deeply to read: send {send} "
+            "(events are a few levels deep)"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
         raise ApiError(
@@ -99,6 +115,17 @@ def validate_body(model: type[BaseModel], data: Any, problem: str):
     except ValidationError as exc:
         sentence, clean = describe_errors(exc.errors(include_url=False))
         raise ApiError(422, f"{problem}: {sentence}", clean) from None
+
+
+def storage_unavailable(exc: Exception) -> JSONResponse:
+    """The 503 every storage failure answers with (logged; the log rate-limits it)."""
+    log.error("database error: %s", exc)
+    return error_response(
+        503,
+        f"the server could not use its database ({exc}); nothing from this request was "
+        "stored, try again shortly",
+        headers={"Retry-After": str(STORE_RETRY_AFTER)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -126,11 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
-        log.error("database error: %s", exc)
-        return error_response(
-            503, f"the server could not save to its database ({exc}); nothing from this "
-            "request was stored, try again shortly"
-        )
+        return storage_unavailable(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -139,59 +162,3 @@ def install_error_handlers(app: FastAPI) -> None:
             500, "the server hit an unexpected error (it is in the server log); try again, "
             "and report it if it keeps happening"
         )
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with a JSON 413 before anything parses them.
-
-    The body is buffered (it is at most 1 MiB) and replayed to the app. An oversized body is
-    still drained up to a cap so the client reads our 413 instead of a broken pipe.
-    ``path_limits`` gives some paths their own limit (an alert notification may be large)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, path_limits: dict[str, int] | None = None) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.path_limits = path_limits or {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        max_bytes = self.path_limits.get(scope.get("path", ""), self.max_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        too_big = False
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > max_bytes:
-                too_big = True
-                chunks = []
-            else:
-                chunks.append(body)
-            if not message.get("more_body") or size > 16 * max_bytes:
-                break
-        if too_big:
-            log.error("refused a body of over %d bytes on %s (the limit is %d)", size, scope.get("path"), max_bytes)
-            response = error_response(
-                413,
-                f"the request body is larger than {max_bytes} bytes; send fewer events "
-                f"per request (at most {MAX_BATCH_EVENTS})"
-                if max_bytes == self.max_bytes
-                else f"the request body is larger than {max_bytes} bytes; set max_alerts in the webhook config",
-            )
-            await response(scope, receive, send)
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)

@@ -1,4 +1,4 @@
-"""The long-poll feed: opaque cursors, waiting for news, pages of the stored JSON.
+"""The long-poll feed: opaque cursors, held polls, and the pages they are answered with.
 
 A cursor is ``base64("v2:<db_id>:<mark>:<anchor>")``: the database's id, the store's mark of
 the last row served (SQLite: a position; PostgreSQL: ``epoch.txid.seq``) and the tail of that
@@ -10,10 +10,34 @@ its journal. A push answers with a *receipt*, a cursor at the last event it stor
 that reads from it later learns the same way whether the server still has its events.
 (``v1`` cursors, without an anchor, are still read.)
 
-Held polls wait on ``FeedSignal`` until the store's head passes their cursor. With one
-process the head moves when this process commits. With several replicas on PostgreSQL the
-store's listener moves it (a NOTIFY from another replica, or its periodic re-check) and calls
-``Feed.changed_elsewhere``, which also tells the ledger it is behind.
+A held poll must cost next to nothing, however many there are: a thousand people watching
+an incident must not slow down the people writing to it. So:
+
+* **One wake-up for everyone.** Held polls all wait on the same future; publishing resolves
+  it once. Nothing per poll happens on a commit. This process's commits call ``committed``;
+  with several replicas on PostgreSQL the store's listener calls ``changed_elsewhere``.
+* **Pages are built once and shared.** A long-poll's page is the rows after its cursor up to
+  the *published* mark; pages are cached per ``(mark, limit)`` until the next publish, so a
+  thousand polls at the same cursor (everyone up to date) cost one database read and one
+  JSON body. Concurrent builders of the same page wait for the first. A one-off read
+  (``timeout=0``) is not held back: it sees everything committed, so a client always reads
+  its own acknowledged writes.
+* **Publishing is paced by what it costs.** A publish that wakes few polls (under
+  ``PACED_FROM``) costs little: the next commit publishes at once, so a team's handful of
+  watchers see every event within milliseconds however slowly their clients come back. A
+  publish that wakes many is a *cycle*: the next one waits until nine in ten of the woken
+  polls have been answered and come back, plus ``PACE_FACTOR`` times as long as that took
+  (at most ``MAX_PACE`` s). With a thousand watchers several commits are then delivered
+  together, and answering polls takes at most about a third of the server's time, so the
+  people writing are not slowed down by the people watching.
+* **Looked up once.** With SQLite, a cursor this process handed out (mark and anchor) is of
+  this database's history for as long as the process runs (a file replaced under it stops
+  the store altogether), so a poll coming back with it skips the look-up.
+* **Compressed once.** A client that accepts gzip (httpx does) gets the page compressed;
+  a shared page is compressed once for all its readers, so a thousand watchers cost the
+  machine a tenth of the bytes to copy.
+* **Revocation cuts.** Each held poll also waits on its token's future; ``cut`` resolves it
+  when the token is revoked, and the poll answers 401.
 """
 
 from __future__ import annotations
@@ -21,9 +45,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import gzip
 import json
 import logging
-from collections.abc import Callable
 
 from fastapi.concurrency import run_in_threadpool
 
@@ -31,6 +55,20 @@ from warroom.server.ledger import Ledger
 from warroom.server.storage import EventStore, Mark
 
 log = logging.getLogger("warroom.server")
+
+PACE_FACTOR = 2.0
+"""After answering the polls of one publish took D seconds, the next publish waits
+``PACE_FACTOR × D``: answering polls gets at most a third of the server's time under load."""
+MAX_PACE = 1.0
+"""Under any load, a commit reaches held polls within about this long."""
+FREE_CYCLE = 0.005
+"""A cycle shorter than this is not paced."""
+PACED_FROM = 32
+"""A publish waking fewer held polls than this is not a cycle (nothing to pace)."""
+MAX_CACHED_PAGES = 256
+MAX_ISSUED_CURSORS = 4096
+GZIP_FROM_BYTES = 1024
+"""Smaller answers (an empty page) are sent as they are: compressing them gains nothing."""
 
 _CURSOR_VERSION = "v2"
 ANCHOR_LENGTH = 12
@@ -46,6 +84,28 @@ class CursorRefused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class TokenCut(Exception):
+    """The poll's token was revoked while it was held."""
+
+
+class Page:
+    """A feed answer's JSON, and its gzip form made on first demand (then shared)."""
+
+    __slots__ = ("body", "_gzipped")
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self._gzipped: bytes | None = None
+
+    def gzipped(self) -> bytes | None:
+        """The body gzipped, or None when it is too small to be worth it."""
+        if len(self.body) < GZIP_FROM_BYTES:
+            return None
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=1, mtime=0)
+        return self._gzipped
 
 
 def encode_cursor(db_id: str, mark_text: str | int, anchor: str = "") -> str:
@@ -71,64 +131,110 @@ def decode_cursor(cursor: str) -> tuple[str, str, str | None]:
     return db_id, mark_text, anchor
 
 
-class FeedSignal:
-    """Wakes long-poll waiters when events are stored (or the server shuts down)."""
-
-    def __init__(self) -> None:
-        self._condition = asyncio.Condition()
-        self.closing = False
-
-    async def notify(self) -> None:
-        async with self._condition:
-            self._condition.notify_all()
-
-    async def close(self) -> None:
-        """Let every waiter answer now, so a graceful shutdown is not held up 25 s."""
-        self.closing = True
-        await self.notify()
-
-    async def wait(self, is_ready: Callable[[], bool], timeout: float) -> None:
-        async with self._condition:
-            try:
-                await asyncio.wait_for(
-                    self._condition.wait_for(lambda: self.closing or is_ready()), timeout
-                )
-            except TimeoutError:
-                pass
-
-
 class Feed:
-    """One server's feed over its store."""
+    """One server's feed over its store (see the module docstring)."""
 
     def __init__(self, store: EventStore, ledger: Ledger) -> None:
         self.store = store
         self.ledger = ledger
-        self.signal = FeedSignal()
+        self.published: Mark = store.head
+        """Held polls see rows up to here; it moves on publish."""
+        self.closing = False
+        self.held = 0
+        self.publishes = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._generation: asyncio.Future | None = None
+        self._pages: dict[tuple[Mark, str, int], asyncio.Future] = {}
+        self._issued: dict[tuple[Mark, str], None] = {}  # (mark, anchor) handed out, newest last
+        self._cuts: dict[str, asyncio.Future] = {}
+        self._cut_refs: dict[str, int] = {}
+        self._publish_handle: asyncio.Handle | None = None
+        self._dirty = False
+        self._cycle_started = 0.0
+        self._cycle_pending = 0
+        self._next_publish = 0.0
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._generation = self._loop.create_future()
+        return self._loop
 
     async def start(self) -> None:
         """Follow other processes' commits (a shared store only)."""
-        self._loop = asyncio.get_running_loop()
+        self._ensure_loop()
         if self.store.shared:
             self.store.watch(self.changed_elsewhere)
 
     async def close(self) -> None:
         await run_in_threadpool(self.store.unwatch)
-        await self.signal.close()
+        self.shut()
 
-    async def committed(self) -> None:
-        """This process stored events: wake the polls waiting here."""
-        await self.signal.notify()
+    def shut(self) -> None:
+        """Answer every held poll now, so a graceful shutdown is not held up 25 s."""
+        self.closing = True
+        if self._generation is not None and not self._generation.done():
+            self._generation.set_result(None)
+
+    # --- commits and publishing ----------------------------------------------------------
+
+    def committed(self) -> None:
+        """Rows were stored: publish them to held polls (now, or when the pace allows)."""
+        loop = self._ensure_loop()
+        self._dirty = True
+        if self._publish_handle is not None or self._cycle_pending > 0:
+            return  # a publish is due already, or the end of the current cycle will do it
+        delay = self._next_publish - loop.time()
+        if delay > 0:
+            self._publish_handle = loop.call_later(delay, self._publish)
+        else:
+            self._publish()
 
     def changed_elsewhere(self) -> None:
-        """From the store's listener thread: the head moved."""
+        """From the store's listener thread: another replica moved the head."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             try:
-                asyncio.run_coroutine_threadsafe(self.signal.notify(), loop)
+                loop.call_soon_threadsafe(self.committed)
             except RuntimeError:  # the loop closed meanwhile: nobody is waiting
                 pass
         self.ledger.note_feed_moved()
+
+    def _publish(self) -> None:
+        self._publish_handle = None
+        loop = self._ensure_loop()
+        head = self.store.head
+        self._dirty = False
+        if not head > self.published:
+            return
+        self.published = head
+        self.publishes += 1
+        self._pages = {}
+        woken, self._generation = self._generation, loop.create_future()
+        self._cycle_started = loop.time()
+        # Done once nine in ten are back: a client that left, or one busy with what it got,
+        # must not hold everyone else's next publish back.
+        self._cycle_pending = self.held - self.held // 10 if self.held >= PACED_FROM else 0
+        if self._cycle_pending:
+            # A failsafe: polls that never come back (gone, cut) must not stall the feed.
+            loop.call_later(MAX_PACE, self._cycle_timeout, self.publishes)
+        woken.set_result(None)
+
+    def _cycle_timeout(self, publish_number: int) -> None:
+        if publish_number == self.publishes and self._cycle_pending > 0:
+            self._cycle_pending = 0
+            self._end_cycle()
+
+    def _end_cycle(self) -> None:
+        loop = self._ensure_loop()
+        now = loop.time()
+        took = now - self._cycle_started
+        # A short cycle is mostly the clients' round trip, not work here: no need to wait.
+        self._next_publish = now + (min(MAX_PACE, PACE_FACTOR * took) if took > FREE_CYCLE else 0.0)
+        if self._dirty and self._publish_handle is None:
+            self._publish_handle = loop.call_later(max(0.0, self._next_publish - now), self._publish)
+
+    # --- answering a poll ----------------------------------------------------------------
 
     def _mark(self, cursor: str | None) -> tuple[Mark, str | None]:
         if not cursor:
@@ -161,25 +267,115 @@ class Feed:
         mark = self.store.mark_at(position)
         if mark is None:
             return None
-        return encode_cursor(self.store.db_id, self.store.mark_text(mark), anchor_of(event_id))
+        anchor = anchor_of(event_id)
+        self._remember(mark, anchor)
+        return encode_cursor(self.store.db_id, self.store.mark_text(mark), anchor)
 
-    async def page(self, cursor: str | None, timeout: float, limit: int) -> str:
-        """The JSON body of a feed answer (waits up to ``timeout`` s when nothing is new)."""
+    def _remember(self, mark: Mark, anchor: str) -> None:
+        if len(self._issued) >= MAX_ISSUED_CURSORS:
+            self._issued.clear()
+        self._issued[(mark, anchor)] = None
+
+    async def page(self, cursor: str | None, timeout: float, limit: int, token: str | None = None) -> Page:
+        """The JSON body of a feed answer (waits up to ``timeout`` s when nothing is new).
+        Raises ``CursorRefused``, ``TokenCut`` (``token``, a digest, was revoked meanwhile)
+        or ``StoreError``."""
         after, anchor = self._mark(cursor)
-        if not await run_in_threadpool(self._still_there, after, anchor):
-            raise _foreign()
+        # A cursor this process handed out is of this history: only others are looked up (a
+        # query, and a thread hop: most polls skip both). A shared database may be restored
+        # under running replicas without any of them noticing, so there every cursor is.
+        trusted = not self.store.shared and (after, anchor or "") in self._issued
+        if after != self.store.start and not trusted:
+            if not await run_in_threadpool(self._still_there, after, anchor):
+                raise _foreign()
+        if timeout <= 0:
+            return Page(await run_in_threadpool(self._build, after, anchor, limit, None))
+        if await self._wait(after, timeout, token):
+            raise TokenCut()
+        return await self._shared_page(after, anchor, limit)
+
+    async def _wait(self, after: Mark, timeout: float, token: str | None) -> bool:
+        """Hold until rows after ``after`` are published, ``timeout`` passes or the token is
+        cut; True when it was cut."""
+        self._ensure_loop()
+        if self.published > after or self.closing:
+            return False
+        if self._cycle_pending > 0:
+            # Most likely a poll answered by the last publish, back for more: once as many
+            # are back as were woken, that publish's cost is known.
+            self._cycle_pending -= 1
+            if self._cycle_pending == 0:
+                self._end_cycle()
+        waits = [self._generation]
+        cut = self._cut_future(token) if token is not None else None
+        if cut is not None:
+            waits.append(cut)
+        self.held += 1
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.held -= 1
+            if token is not None:
+                self._drop_cut(token)
+        return cut is not None and cut.done()
+
+    def _cut_future(self, token: str) -> asyncio.Future:
+        future = self._cuts.get(token)
+        if future is None:
+            future = self._cuts[token] = self._ensure_loop().create_future()
+        self._cut_refs[token] = self._cut_refs.get(token, 0) + 1
+        return future
+
+    def _drop_cut(self, token: str) -> None:
+        left = self._cut_refs.get(token, 0) - 1
+        if left > 0:
+            self._cut_refs[token] = left
+        else:
+            self._cut_refs.pop(token, None)
+            if token in self._cuts and not self._cuts[token].done():
+                del self._cuts[token]
+
+    def cut(self, tokens: set[str]) -> None:
+        """End the held polls of these token digests (revoked)."""
+        for token in tokens:
+            future = self._cuts.pop(token, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    async def _shared_page(self, after: Mark, anchor: str | None, limit: int) -> Page:
+        key = (after, anchor or "", limit)
+        pages = self._pages
+        future = pages.get(key)
+        if future is not None:
+            return await asyncio.shield(future)
+        future = self._ensure_loop().create_future()
+        if len(pages) < MAX_CACHED_PAGES:
+            pages[key] = future
+        try:
+            page = Page(await run_in_threadpool(self._build, after, anchor, limit, self.published))
+        except BaseException as exc:
+            pages.pop(key, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting for it
+            raise
+        future.set_result(page)
+        return page
+
+    def _build(self, after: Mark, anchor: str | None, limit: int, upto: Mark | None) -> bytes:
+        """A page's JSON (in a worker thread): rows after ``after`` up to ``upto``."""
         store = self.store
-        if store.head <= after and timeout > 0:
-            await self.signal.wait(lambda: store.head > after, timeout)
-        rows = await run_in_threadpool(store.read_feed, after, limit + 1)
+        rows = store.read_feed(after, limit + 1)
+        if upto is not None:
+            rows = [row for row in rows if not row.mark > upto]
         more = len(rows) > limit
         rows = rows[:limit]
         next_mark = rows[-1].mark if rows else after
         next_anchor = anchor_of(event_id_of(rows[-1].event_json)) if rows else (anchor or "")
+        self._remember(next_mark, next_anchor)
         # The keys of sealed texts go with their events (none once an entry is purged); only
         # rows that can hold sealed text are looked up.
         sealed = [event_id_of(row.event_json) for row in rows if '"sealed"' in row.event_json]
-        keys = await run_in_threadpool(store.text_keys, [i for i in sealed if i]) if sealed else {}
+        keys = store.text_keys([i for i in sealed if i]) if sealed else {}
         # The stored JSON is served as is: no re-validation, and byte-identical on every replica.
         items = ",".join(
             f'{{"position":{row.position},"received_at":{json.dumps(row.received_at)},"event":{row.event_json}'
@@ -188,7 +384,8 @@ class Feed:
             for row in rows
         )
         cursor_out = encode_cursor(store.db_id, store.mark_text(next_mark), next_anchor)
-        return f'{{"events":[{items}],"cursor":{json.dumps(cursor_out)},"more":{"true" if more else "false"}}}'
+        body = f'{{"events":[{items}],"cursor":{json.dumps(cursor_out)},"more":{"true" if more else "false"}}}'
+        return body.encode("utf-8")
 
 
 def event_id_of(event_json: str) -> str | None:

@@ -16,14 +16,14 @@ from warroom.server.alertmanager import (
     PayloadError,
     parse_notification,
 )
-from warroom.server.deps import AlertIntakeDep, CurrentUser, FeedSignalDep
+from warroom.server.deps import AlertIntakeDep, CurrentUser, FeedDep
 from warroom.server.errors import ApiError, error_responses, parse_json_body
 from warroom.wire import ErrorBody
 
 router = APIRouter(tags=["alerts"])
 
 _RESPONSES = {
-    **error_responses(400, 401, 422, 503),
+    **error_responses(400, 401, 408, 422, 429, 503),
     413: {"model": ErrorBody, "description": f"Body over {ALERT_BODY_MAX} bytes."},
 }
 
@@ -40,7 +40,7 @@ _RESPONSES = {
     },
 )
 async def alertmanager_hook(
-    request: Request, who: CurrentUser, intake: AlertIntakeDep, signal: FeedSignalDep
+    request: Request, who: CurrentUser, intake: AlertIntakeDep, live_feed: FeedDep
 ) -> Any:
     """Prometheus Alertmanager's webhook (payload version 4), any number of alerts. A
     group with a new firing alert opens an incident (or adds to the one open for it);
@@ -56,5 +56,5 @@ async def alertmanager_hook(
         raise ApiError(422, str(exc)) from None
     answer, accepted = await run_in_threadpool(intake.handle, who, notification, delivery)
     if accepted:
-        await signal.notify()
+        live_feed.committed()
     return answer

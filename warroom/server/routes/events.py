@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from warroom.server.deps import FeedDep, FeedSignalDep, LedgerDep, Person
+from warroom.server.deps import FeedDep, LedgerDep, Person
 from warroom.server.errors import ApiError, error_response, error_responses, parse_json_body, validate_body
 from warroom.wire import MAX_BATCH_EVENTS, Outcome, PushRequest, PushResponse, RejectionCode
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["events"])
 @router.post(
     "/v1/events",
     response_model=PushResponse,
-    responses=error_responses(400, 401, 403, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 408, 413, 422, 429, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -28,9 +28,7 @@ router = APIRouter(tags=["events"])
         }
     },
 )
-async def push_events(
-    request: Request, who: Person, ledger: LedgerDep, signal: FeedSignalDep, live_feed: FeedDep
-) -> Any:
+async def push_events(request: Request, who: Person, ledger: LedgerDep, live_feed: FeedDep) -> Any:
     """Store a batch of events. Each comes back `accepted` (with its feed position),
     `duplicate` (already stored: pushing again is always safe) or `rejected` (with a
     reason; the rest of the batch is unaffected). HTTP 403 only when every event was
@@ -49,7 +47,7 @@ async def push_events(
     for result in results:
         counts[result.status] += 1
     if counts[Outcome.ACCEPTED]:
-        await signal.notify()
+        live_feed.committed()
     stored = [r for r in results if r.status is Outcome.ACCEPTED and r.position is not None]
     last = max(stored, key=lambda r: r.position) if stored else None
     receipt = await run_in_threadpool(live_feed.receipt, last.position, last.id) if last else None

@@ -12,7 +12,7 @@ from warroom.wire import IncidentList
 router = APIRouter(tags=["incidents"])
 
 
-@router.get("/v1/incidents", response_model=IncidentList, responses=error_responses(401, 403))
+@router.get("/v1/incidents", response_model=IncidentList, responses=error_responses(401, 403, 429, 503))
 async def incidents(_who: Person, ledger: LedgerDep) -> IncidentList:
     """Every incident the server knows, most recently changed first."""
     return IncidentList(incidents=await run_in_threadpool(ledger.incidents))

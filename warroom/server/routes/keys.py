@@ -16,7 +16,7 @@ router = APIRouter(tags=["people"])
 @router.post(
     "/v1/keys",
     response_model=KeyList,
-    responses=error_responses(400, 401, 403, 422),
+    responses=error_responses(400, 401, 403, 408, 413, 422, 429, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -41,7 +41,7 @@ async def register_key(request: Request, who: Person, identities: IdentitiesDep,
     return await keys(who, identities)
 
 
-@router.get("/v1/keys", response_model=KeyList, responses=error_responses(401, 403))
+@router.get("/v1/keys", response_model=KeyList, responses=error_responses(401, 403, 429, 503))
 async def keys(_who: Person, identities: IdentitiesDep) -> KeyList:
     """Every registered public key, with its owner: enough to check who wrote any event."""
     records = await run_in_threadpool(identities.records)
@@ -50,7 +50,7 @@ async def keys(_who: Person, identities: IdentitiesDep) -> KeyList:
     )
 
 
-@router.get("/v1/users", response_model=UserList, responses=error_responses(401, 403))
+@router.get("/v1/users", response_model=UserList, responses=error_responses(401, 403, 429, 503))
 async def users(_who: Person, identities: IdentitiesDep) -> UserList:
     """The people this server has tokens for (to check a name before handing a role)."""
     return UserList(users=await run_in_threadpool(identities.people))

@@ -252,7 +252,26 @@ class EventStore(ABC):
     @abstractmethod
     def tokens(self) -> list[TokenRecord]: ...
 
+    tokens_version_is_local: bool = False
+    """True when ``tokens_version`` is a local read of microseconds (fine on the event loop);
+    False when it is a round trip to a database server (the server asks from a thread)."""
+
+    def tokens_version(self) -> str | None:
+        """A value that changes whenever a token is added, removed or changed, by any
+        process, cheap enough to read on every request; None when this store cannot tell
+        (the server then reads every token on every request)."""
+        return None
+
     # --- lifecycle ----------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise ``StoreError`` when the database can no longer be used (its file deleted or
+        replaced under a running server). Cheap: called before every use."""
+
+    def probe(self) -> None:
+        """Raise ``StoreError`` unless the database answers; for ``/v1/health``, so it must
+        not wait on a network (the default only runs ``check``)."""
+        self.check()
 
     @abstractmethod
     def describe(self) -> str:

@@ -151,6 +151,7 @@ ORDER BY epoch DESC, txid DESC, seq DESC LIMIT 1
 # What the feed must never do, kept for the test that proves the chaos test would notice.
 _NAIVE_FEED = f"SELECT {_ROW} FROM events WHERE seq > %s ORDER BY seq LIMIT %s"
 _NAIVE_HEAD = "SELECT 0, 0, seq FROM events ORDER BY seq DESC LIMIT 1"
+_TOKENS_FINGERPRINT = "SELECT count(*) || ':' || coalesce(sum(hashtext(concat_ws(':', name, sha256, admin, role))), 0) FROM tokens"
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
@@ -529,6 +530,10 @@ class PostgresStore(EventStore):
     def remove_token(self, name: str) -> bool:
         with self._connection("revoke the token") as conn:
             return conn.execute("DELETE FROM tokens WHERE name = %s", (name,)).rowcount > 0
+
+    def tokens_version(self) -> str:  # a fingerprint of the table; asked from a worker thread
+        with self._connection("read the tokens") as conn:
+            return conn.execute(_TOKENS_FINGERPRINT).fetchone()[0]
 
     def tokens(self) -> list[TokenRecord]:
         with self._connection("read the tokens") as conn:
