@@ -10,6 +10,9 @@ shreds an entry).
 * ``UNIQUE(event_id)`` (a unique index) makes a re-pushed event a duplicate, never a second
   row. ``WARROOM_SERVER_UNSAFE_NO_DEDUPE=1`` leaves that index out; it exists only so the
   chaos test can prove it detects duplicates, and only works on a new data dir.
+* ``meta.tokens_version`` moves whenever the tokens table changes (triggers, so it also moves
+  when ``warroom server token revoke`` runs in another process): the running server reads
+  that one row on every request (a few microseconds) and reloads its tokens when it moved.
 * One writer connection guarded by a lock (SQLite allows one writer anyway; the lock makes
   the order of positions the order of commits, so ``position > cursor`` never skips a row).
   Reads use their own connection: in WAL mode they never block the writer.
@@ -18,6 +21,7 @@ shreds an entry).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 import sqlite3
@@ -37,6 +41,8 @@ from warroom.server.storage.base import (
     WriteBatch,
     token_exists_error,
 )
+
+log = logging.getLogger("warroom.server")
 
 DB_FILE_NAME = "warroom-server.sqlite3"
 
@@ -91,6 +97,13 @@ CREATE TABLE IF NOT EXISTS text_keys (
     key       TEXT NOT NULL,
     stored_at TEXT NOT NULL
 );
+INSERT OR IGNORE INTO meta(key, value) VALUES ('tokens_version', '0');
+CREATE TRIGGER IF NOT EXISTS tokens_version_on_insert AFTER INSERT ON tokens
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;
+CREATE TRIGGER IF NOT EXISTS tokens_version_on_delete AFTER DELETE ON tokens
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;
+CREATE TRIGGER IF NOT EXISTS tokens_version_on_update AFTER UPDATE ON tokens
+BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;
 """
 # Columns added after the first release: added to an existing file on open.
 _MIGRATIONS = (("tokens", "role", "ALTER TABLE tokens ADD COLUMN role TEXT"),)
@@ -124,6 +137,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     # only text_keys and tokens, so this costs nothing elsewhere).
     conn.execute("PRAGMA secure_delete = ON")
     return conn
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def row_values(row: StoredEvent) -> tuple:
@@ -175,6 +196,7 @@ class SqliteStore(EventStore):
 
     shared = False
     start = 0
+    tokens_version_is_local = True
 
     def __init__(self, path: Path, *, dedupe: bool | None = True) -> None:
         """``dedupe=None`` leaves the event-id index alone (token management only)."""
@@ -197,11 +219,15 @@ class SqliteStore(EventStore):
             self._prepare_event_id_index()
             self.db_id = self._meta_value("db_id", secrets.token_hex(8))
             self._reader = _connect(path)
+            self._stamp = _connect(path)
             self._head = self._max_position()
+            self._identity = _identity(path)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the server database {path}: {exc}") from None
+        self._gone: str | None = None
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
+        self._stamp_lock = threading.Lock()
 
     def _prepare_event_id_index(self) -> None:
         if self.dedupe is None:
@@ -234,15 +260,48 @@ class SqliteStore(EventStore):
     def describe(self) -> str:
         return str(self.path)
 
+    def check(self) -> None:
+        """Raise ``StoreError`` if the file this store opened is no longer at its path.
+
+        SQLite keeps writing into a file that was deleted (or renamed, or replaced by a copy)
+        while it is open: every push would be answered "accepted" into a file nobody will
+        ever read. So each write and read first looks (one ``stat``), and once the file is
+        gone the store refuses everything until the server is restarted."""
+        if self._gone is None and _identity(self.path) != self._identity:
+            self._gone = (
+                f"the database file {self.path} was deleted or replaced while the server was "
+                "running, so nothing more is accepted into it; put it back, or restart the "
+                "server to open the file that is there now"
+            )
+            log.error("%s", self._gone)
+        if self._gone is not None:
+            raise StoreError(self._gone)
+
+    def probe(self) -> None:
+        self.tokens_version()  # one row read: a damaged file fails it, in microseconds
+
+    @contextmanager
+    def _using(self, lock: threading.Lock, doing: str) -> Iterator[None]:
+        """Under ``lock``, with the file checked and SQLite's errors made ``StoreError``s (a
+        damaged file says "database disk image is malformed": a 503, never a 500)."""
+        with lock:
+            self.check()
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise StoreError(f"could not {doing}: {exc}") from None
+
     def close(self) -> None:
         self._writer.close()
         self._reader.close()
+        self._stamp.close()
 
     # --- writing ------------------------------------------------------------------------------
 
     @contextmanager
     def writing(self, incident_ids: Iterable[str] = ()) -> Iterator[WriteBatch]:
         with self._write_lock:
+            self.check()
             cursor = self._writer.cursor()
             try:
                 cursor.execute("BEGIN IMMEDIATE")
@@ -257,7 +316,10 @@ class SqliteStore(EventStore):
             finally:
                 cursor.close()
             # Moved only after the commit, so a feed read never hands out a cursor past it.
-            self._head = max(self._head, self._max_position())
+            try:
+                self._head = max(self._head, self._max_position())
+            except sqlite3.Error as exc:
+                raise StoreError(f"could not read the newest position: {exc}") from None
 
     def _rollback(self) -> None:
         if self._writer.in_transaction:
@@ -282,11 +344,11 @@ class SqliteStore(EventStore):
         # committed. Ask the database before calling a cursor from that window foreign.
         if mark <= self._head:
             return False
-        with self._read_lock:
+        with self._using(self._read_lock, "read the feed"):
             return mark > (self._reader.execute("SELECT MAX(position) FROM events").fetchone()[0] or 0)
 
     def read_feed(self, after: int, limit: int) -> list[FeedRow]:
-        with self._read_lock:
+        with self._using(self._read_lock, "read the feed"):
             rows = self._reader.execute(
                 "SELECT position, incident_id, received_at, event_json FROM events "
                 "WHERE position > ? ORDER BY position LIMIT ?",
@@ -297,7 +359,7 @@ class SqliteStore(EventStore):
     # --- looking things up --------------------------------------------------------------------
 
     def stored_event(self, event_id: str) -> tuple[int, str] | None:
-        with self._read_lock:
+        with self._using(self._read_lock, "look up an event"):
             return self._reader.execute(
                 "SELECT position, event_json FROM events WHERE event_id = ? "
                 "ORDER BY position LIMIT 1",
@@ -305,7 +367,7 @@ class SqliteStore(EventStore):
             ).fetchone()
 
     def count(self) -> tuple[int, int]:
-        with self._read_lock:
+        with self._using(self._read_lock, "count the events"):
             return self._reader.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events"
             ).fetchone()
@@ -314,7 +376,7 @@ class SqliteStore(EventStore):
         return position if self.event_id_at(position) is not None else None
 
     def event_id_at(self, mark: int) -> str | None:
-        with self._read_lock:
+        with self._using(self._read_lock, "read the feed"):
             row = self._reader.execute("SELECT event_id FROM events WHERE position = ?", (mark,)).fetchone()
         return row[0] if row else None
 
@@ -322,7 +384,7 @@ class SqliteStore(EventStore):
 
     def text_keys(self, event_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        with self._read_lock:
+        with self._using(self._read_lock, "read the text keys"):
             for start in range(0, len(event_ids), 500):
                 chunk = event_ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -332,7 +394,7 @@ class SqliteStore(EventStore):
         return found
 
     def add_public_key(self, record: PublicKeyRecord) -> bool:
-        with self._write_lock:
+        with self._using(self._write_lock, "register the key"):
             row = self._writer.execute("SELECT user_name FROM public_keys WHERE key_id = ?", (record.key_id,)).fetchone()
             if row is not None:
                 if row[0] != record.user:
@@ -348,7 +410,7 @@ class SqliteStore(EventStore):
             return True
 
     def public_keys(self) -> list[PublicKeyRecord]:
-        with self._read_lock:
+        with self._using(self._read_lock, "read the keys"):
             rows = self._reader.execute(
                 "SELECT user_name, key_id, public_key, registered_at FROM public_keys ORDER BY user_name, registered_at"
             ).fetchall()
@@ -359,6 +421,7 @@ class SqliteStore(EventStore):
     def record_delivery(self, received_at: str, received_by: str | None, body: bytes) -> int:
         """Keep a notification's body exactly as it arrived; returns its delivery number."""
         with self._write_lock:
+            self.check()
             try:
                 cursor = self._writer.execute(
                     "INSERT INTO alert_deliveries(received_at, received_by, body_sha256, body) VALUES (?, ?, ?, ?)",
@@ -370,7 +433,7 @@ class SqliteStore(EventStore):
 
     def deliveries(self, after: int = 0, limit: int = 100) -> list[tuple[int, str, str | None, bytes]]:
         """``(id, received_at, received_by, body)`` of stored notifications, oldest first."""
-        with self._read_lock:
+        with self._using(self._read_lock, "read the alert notifications"):
             return self._reader.execute(
                 "SELECT id, received_at, received_by, body FROM alert_deliveries WHERE id > ? ORDER BY id LIMIT ?",
                 (after, limit),
@@ -379,7 +442,7 @@ class SqliteStore(EventStore):
     # --- tokens ----------------------------------------------------------------------------
 
     def add_token(self, record: TokenRecord) -> None:
-        with self._write_lock:
+        with self._using(self._write_lock, "add the token"):
             try:
                 self._writer.execute(
                     "INSERT INTO tokens(name, sha256, admin, created_at, role) VALUES (?, ?, ?, ?, ?)",
@@ -389,11 +452,16 @@ class SqliteStore(EventStore):
                 raise token_exists_error(record.name) from None
 
     def remove_token(self, name: str) -> bool:
-        with self._write_lock:
+        with self._using(self._write_lock, "remove the token"):
             return self._writer.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount > 0
 
+    def tokens_version(self) -> str:
+        with self._using(self._stamp_lock, "read the tokens"):
+            row = self._stamp.execute("SELECT value FROM meta WHERE key = 'tokens_version'").fetchone()
+        return row[0] if row else ""
+
     def tokens(self) -> list[TokenRecord]:
-        with self._read_lock:
+        with self._using(self._read_lock, "read the tokens"):
             rows = self._reader.execute(
                 "SELECT name, sha256, admin, created_at, role FROM tokens ORDER BY name"
             ).fetchall()
