@@ -1,13 +1,20 @@
-"""P5: server ingest in events/s, batches of 100, alone and with 50 clients long-polling.
+"""P5: server ingest in events/s, batches of 100, alone and while 100 / 1,000 clients hold
+long-polls.
 
-    python bench/ingest.py [--events 20000] [--pollers 50]
+    python bench/ingest.py [--events 20000] [--pollers 100,1000] [--rounds 5]
 
 * **ours**: a real ``warroom server`` process (auth on) on a fresh data dir; one httpx
   keep-alive client POSTs pre-encoded batches of 100 ``entry.logged`` events back to back
   (validate, dedupe, authorize, SQLite commit with synchronous=FULL, fold, wake the feed).
   events/s = events / wall time of all the POSTs. Per-batch latency is reported too.
-* **with pollers**: the same on another fresh server while a helper process
-  (bench/_pollers.py) holds 50 ``GET /v1/feed`` long-polls that follow every event.
+* **with pollers**: the same on other fresh servers while a helper process per server
+  (bench/_pollers.py, raw sockets, lowered priority: it stands in for clients on other
+  machines) holds 100 or 1,000 ``GET /v1/feed`` long-polls, one token each, that follow
+  every event. The ratio is events/s with the polls over events/s alone. The servers are
+  measured in interleaved rounds (alone, 100, 1,000, alone, ...), each round waiting until
+  every poller has every event (the fan-out time is reported), and the median round of each
+  counts: the machine's load drifts, and every figure sees the same drift.
+* **RSS** of the server holding 1,000 polls (``/proc/PID/status``), next to the one with none.
 * **baseline**: raw ``sqlite3`` inserts of the same rows into the same schema (WAL,
   synchronous=FULL), one transaction per 100 rows, on the same disk; median of 3.
 """
@@ -29,13 +36,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from _common import BENCH, log, row, summary  # noqa: E402
+from _common import BENCH, log, row, summary, vm_rss_mb  # noqa: E402
 
 # The tests' launcher: one way to run a real server on a free port, for tests and benchmarks.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from serverproc import ServerProcess  # noqa: E402
 
 from warroom.domain import commands  # noqa: E402
+from warroom.server.auth import create_token  # noqa: E402
 from warroom.domain.models import Severity  # noqa: E402
 from warroom.domain.signing import Signer  # noqa: E402
 from warroom.store.workspace import Workspace  # noqa: E402
@@ -110,84 +118,150 @@ def raw_sqlite(root: Path, declared, events, reps: int = 3) -> list[float]:
     return rates
 
 
-def with_pollers(root: Path, declared_body: bytes, bodies: list[bytes], n_total: int, pollers: int) -> dict:
-    server = ServerProcess(root / "server-polled")
-    token = server.add_token("loader")
-    proc = None
+def make_tokens(server: ServerProcess, count: int) -> Path:
+    """One token per watcher ("1,000 people watching"), written one per line to a file."""
+    store = server.open_store()
     try:
-        server.start()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:
-            assert http.post("/v1/events", content=declared_body).status_code == 200
-        proc = subprocess.Popen(
-            [sys.executable, str(BENCH / "_pollers.py"), server.url, token, str(pollers), str(n_total)],
-            stdout=subprocess.PIPE, text=True,
-        )
-        assert proc.stdout is not None
-        if proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("the pollers did not start")
-        started = time.perf_counter()
-        # the declare is already stored: push_all posts it again (a duplicate, answered 200)
-        wall, per_batch = push_all(server.url, token, declared_body, bodies)
-        result = json.loads(proc.stdout.readline())
-        proc.wait(30)
-        fanout = result["done"] - started
-        delivered = sum(result["counts"])
-        return {"wall": wall, "per_batch": per_batch, "fanout": fanout, "delivered": delivered}
+        lines = [create_token(store, f"watcher-{n:04d}") for n in range(count)]
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        server.stop()
+        store.close()
+    path = server.data_dir.parent / f"{server.data_dir.name}-tokens.txt"
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
 
 
-def measure(events: int = 20_000, pollers: int = 50) -> list[dict]:
-    events = max(BATCH, events // BATCH * BATCH)
+class Target:
+    """One server under measurement, with ``pollers`` clients holding long-polls on it."""
+
+    def __init__(self, root: Path, pollers: int, declared_body: bytes, checkpoints: list[int]) -> None:
+        self.pollers = pollers
+        self.server = ServerProcess(root / f"server-{pollers}")
+        self.token = self.server.add_token("loader")
+        tokens_file = make_tokens(self.server, min(pollers, 1000)) if pollers else None
+        self.proc: subprocess.Popen | None = None
+        self.walls: list[float] = []
+        self.per_batch: list[float] = []
+        self.fanouts: list[float] = []
+        self.rss_held: float | None = None
+        self.server.start()
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=self.server.url, headers=headers, timeout=60) as http:
+            assert http.post("/v1/events", content=declared_body).status_code == 200
+        if pollers:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(BENCH / "_pollers.py"), self.server.url, str(tokens_file), str(pollers),
+                 ",".join(str(c) for c in checkpoints)],
+                stdout=subprocess.PIPE, text=True,
+            )
+            assert self.proc.stdout is not None
+            if self.proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("the pollers did not start")
+        # Before any ingest: with the polls held (or none), the same incident declared.
+        self.rss_held = vm_rss_mb(self.server.proc.pid)[0]
+
+    def round(self, declared_body: bytes, bodies: list[bytes]) -> None:
+        started = time.perf_counter()
+        wall, per_batch = push_all(self.server.url, self.token, declared_body, bodies)
+        self.walls.append(wall)
+        self.per_batch.extend(per_batch)
+        if self.proc is not None:
+            # Wait until every poller has everything, so the next figure is not measured
+            # while this fan-out is still finishing.
+            line = self.proc.stdout.readline().split()
+            if not line or line[0] != "reached":
+                raise RuntimeError(f"the pollers stopped: {line}")
+            self.fanouts.append(float(line[2]) - started)
+
+    def close(self) -> dict:
+        result = {}
+        try:
+            if self.proc is not None:
+                result = json.loads(self.proc.stdout.readline())
+                self.proc.wait(30)
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+            rss = vm_rss_mb(self.server.proc.pid)[0] if self.server.proc and self.server.proc.poll() is None else None
+            self.server.stop()
+        return {"delivered": sum(result.get("counts", [])), "refusals": sum(result.get("refusals", [])), "rss": rss}
+
+
+def measure(events: int = 30_000, pollers: tuple[int, ...] = (100, 1000), rounds: int = 3) -> list[dict]:
+    """Ingest alone and with each number of held polls, in ``rounds`` interleaved rounds of
+    ``events / rounds`` events each (the machine's load drifts: every figure sees the same
+    drift), then the median round of each."""
+    per_round = max(BATCH, events // rounds // BATCH * BATCH)
     root = Path(tempfile.mkdtemp(prefix="warroom-bench-p5-"))
+    targets: list[Target] = []
+    closed: dict[int, dict] = {}
     try:
-        declared, evs = make_events(root, events)
+        declared, evs = make_events(root, per_round * rounds)
         declared_body = body(declared)
         bodies = [body(evs[i:i + BATCH]) for i in range(0, len(evs), BATCH)]
-        server = ServerProcess(root / "server-alone")
-        token = server.add_token("loader")
-        try:
-            server.start()
-            wall, per_batch = push_all(server.url, token, declared_body, bodies)
-        finally:
-            server.stop()
-        polled = with_pollers(root, declared_body, bodies, events + len(declared), pollers)
-        raw_rates = raw_sqlite(root, declared, evs)
+        per_round_batches = per_round // BATCH
+        checkpoints = [len(declared) + per_round * (n + 1) for n in range(rounds)]
+        for count in (0, *pollers):
+            targets.append(Target(root, count, declared_body, checkpoints))
+        for n in range(rounds):
+            chunk = bodies[n * per_round_batches:(n + 1) * per_round_batches]
+            for target in targets:
+                target.round(declared_body, chunk)
+        for target in targets:
+            closed[target.pollers] = target.close()
+        raw_rates = raw_sqlite(root, declared, evs[:20_000])
     finally:
+        for target in targets:
+            if target.pollers not in closed:
+                target.close()
         shutil.rmtree(root, ignore_errors=True)
     raw = statistics.median(raw_rates)
-    rate = events / wall
-    rate_polled = events / polled["wall"]
-    expected = pollers * (events + len(declared))
-    if polled["delivered"] != expected:
-        log(f"P5: the pollers received {polled['delivered']} events, expected {expected}")
-    return [
+    by_count = {target.pollers: target for target in targets}
+    rate = {count: per_round / statistics.median(t.walls) for count, t in by_count.items()}
+    alone = by_count[0]
+    rows = [
         row(
-            "P5", f"server ingest, batches of {BATCH} ({events:,} events)", "events/s", round(rate),
-            baseline=round(raw), target=">= 0.25x", met=rate / raw >= 0.25,
-            batch_ms=summary(per_batch, 1000, 2),
+            "P5", f"server ingest, batches of {BATCH} ({per_round * rounds:,} events)", "events/s",
+            round(rate[0]), baseline=round(raw), target=">= 0.25x", met=rate[0] / raw >= 0.25,
+            batch_ms=summary(alone.per_batch, 1000, 2), rounds_per_s=[round(per_round / w) for w in alone.walls],
             compared_with="raw sqlite3 inserts of the same rows, WAL + synchronous=FULL, 100 per txn",
-        ),
-        row(
-            "P5.polled", f"server ingest while {pollers} clients long-poll", "events/s", round(rate_polled),
-            baseline=round(raw), target=">= 0.25x", met=rate_polled / raw >= 0.25,
-            batch_ms=summary(polled["per_batch"], 1000, 2),
-            fanout_s=round(polled["fanout"], 3), delivered=polled["delivered"], expected_deliveries=expected,
-            compared_with="the same raw sqlite3 inserts",
-        ),
+        )
     ]
+    for count in pollers:
+        target = by_count[count]
+        expected = count * (per_round * rounds + len(declared))
+        if closed[count]["delivered"] != expected:
+            log(f"P5: {count} pollers received {closed[count]['delivered']} events, expected {expected}")
+        # Higher is better: events/s with the polls held over events/s alone, round by round.
+        ratio = rate[count] / rate[0]
+        rows.append(row(
+            f"P5.polled{count}", f"server ingest while {count:,} clients hold long-polls", "events/s",
+            round(rate[count]), baseline=round(rate[0]), ratio=ratio, target=">= 0.5x of alone",
+            met=ratio >= 0.5, batch_ms=summary(target.per_batch, 1000, 2),
+            rounds_per_s=[round(per_round / w) for w in target.walls],
+            fanout_s=summary(target.fanouts, 1, 3), delivered=closed[count]["delivered"],
+            expected_deliveries=expected, refusals=closed[count]["refusals"],
+            compared_with="P5: the same ingest with no polls held, in the same rounds",
+        ))
+    if pollers:
+        most = max(pollers)
+        rows.append(row(
+            f"P5.rss{most}", f"server RSS while {most:,} long-polls are held", "MB",
+            round(by_count[most].rss_held, 1), baseline=round(alone.rss_held, 1), target="—", met=None,
+            rss_after_ingest_mb={count: closed[count]["rss"] for count in closed},
+            compared_with="the server with no polls, at the same point (before any ingest)",
+        ))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--pollers", type=int, default=50)
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--pollers", default="100,1000", help="comma-separated numbers of held polls")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(json.dumps(measure(args.events, args.pollers), indent=2))
+    counts = tuple(int(n) for n in args.pollers.split(",") if n.strip())
+    print(json.dumps(measure(args.events, counts, args.rounds), indent=2))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Run every benchmark (P1-P9), print a table and write bench/results.json.
+"""Run every benchmark (P1-P10), print a table and write bench/results.json.
 
     python bench/run.py            # full sizes (100k entries, 500 events...), a few minutes
     python bench/run.py --quick    # smaller sizes, under a minute
@@ -30,24 +30,26 @@ FULL = {
     "P2": {"entries": 100_000, "opens": 3, "appends": 10, "load_reps": 3, "page_reps": 30},
     "P3": {"count": 1000},
     "P4": {"count": 500},
-    "P5": {"events": 20_000, "pollers": 50},
+    "P5": {"events": 30_000, "pollers": (100, 1000), "rounds": 3},
     "P6": {"reps": 5},
     "P7": {"rounds": 3, "keys": 20},
     "P8": {"count": 40},
     "P9": {"events": 20_000, "lag_count": 300},
+    "P10": {"sockets": 1000, "probes": 300},
 }
 QUICK = {
     "P1": {"runs": 3},
     "P2": {"entries": 10_000, "opens": 1, "appends": 5, "load_reps": 1, "page_reps": 10},
     "P3": {"count": 300},
     "P4": {"count": 100},
-    "P5": {"events": 2_000, "pollers": 50},
+    "P5": {"events": 6_000, "pollers": (100, 1000), "rounds": 2},
     "P6": {"reps": 2},
     "P7": {"rounds": 2, "keys": 20},
     "P8": {"count": 8},
     "P9": {"events": 3_000, "lag_count": 100},
+    "P10": {"sockets": 1000, "probes": 100},
 }
-ORDER = ["P1", "P2", "P6", "P7", "P3", "P4", "P5", "P8", "P9"]  # P2/P6/P7 share the big incident
+ORDER = ["P1", "P2", "P6", "P7", "P3", "P4", "P5", "P8", "P9", "P10"]  # P2/P6/P7 share the big incident
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -135,6 +137,10 @@ def main() -> int:
                     import fold_export
 
                     got = fold_export.measure(entries, data_dir=big_dir, **sizes["P6"])
+                elif fid == "P10":
+                    import slow_bodies
+
+                    got = slow_bodies.measure(**sizes["P10"])
                 elif fid == "P9":
                     import replicas
 
