@@ -17,7 +17,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--theme", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     demo.add_argument("--keep", action="store_true", help="print where the copy is and keep it")
 
-    web = sub.add_parser("web", help="serve the console in a browser (textual-serve) on loopback")
+    web = sub.add_parser(
+        "web", help="serve the console in a browser (textual-serve) on loopback, to whoever has the printed link"
+    )
     add_common_options(web)
     web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: put the team's reverse proxy in front)")
     web.add_argument("--port", type=int, default=8766, help="port (default 8766)")
@@ -80,12 +82,11 @@ def _make_demo_copy(*, keep: bool) -> Path:
 
 
 def cmd_web(args) -> int:
-    """Serve the same TUI to browsers: each browser tab runs its own warroom process on this
-    machine's data dir, as the user that started the server."""
-    import shlex
-
+    """Serve the same TUI to browsers that have the link: each browser tab runs its own
+    warroom process on this machine's data dir, as the user that started the server."""
+    config = load_config()
     try:
-        from textual_serve.server import Server
+        from warroom.cli.web import serve
     except ImportError:
         raise CliError("warroom web needs textual-serve: pip install 'warroom[web]'") from None
     command = [sys.executable, "-m", "warroom"]
@@ -93,7 +94,5 @@ def cmd_web(args) -> int:
         command += ["--data-dir", str(args.data_dir)]
     if args.user:
         command += ["--as", args.user]
-    server = Server(shlex.join(command), host=args.host, port=args.port, title="warroom", public_url=args.public_url)
-    print(f"warroom web: serving on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr)
-    server.serve()
+    serve(command, host=args.host, port=args.port, public_url=args.public_url, password=config.web_password)
     return EXIT_OK

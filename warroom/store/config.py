@@ -109,6 +109,10 @@ class Config(BaseModel):
     """Where updates marked as sent really go, per comms channel: ``[channels.internal]``,
     ``[channels.status_page]``, ``[channels.customers]``, ``[channels.exec]``. A channel
     without one is only recorded as sent."""
+    web_password: str | None = Field(default=None, min_length=12, max_length=200)
+    """A password for ``warroom web`` (12 characters or more): people sign in with it in the
+    browser instead of opening the link ``warroom web`` prints at every start. Keep this file
+    private (it is written 0600)."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Your own keys, as a ``[keymap]`` table: binding id → key(s), e.g.
     ``"incident.declare" = "ctrl+d"`` or ``"timeline.down" = "down,j"``. ``?`` in the console
