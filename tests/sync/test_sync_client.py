@@ -44,6 +44,8 @@ def client_answering(status: int, body: object = None, *, raw: bytes | None = No
     [
         (500, {"error": "boom"}, None, SyncUnavailable),
         (503, {"error": "disk"}, None, SyncUnavailable),
+        (408, {"error": "the request body did not arrive within 30 s"}, None, SyncUnavailable),
+        (429, {"error": "this token already holds 16 long-polls"}, None, SyncUnavailable),
         (502, None, b"<html>bad gateway</html>", SyncUnavailable),
         (401, {"error": "unknown token"}, None, SyncUnauthorized),
         (410, {"error": "reset"}, None, SyncCursorGone),

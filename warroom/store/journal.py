@@ -21,6 +21,7 @@ data dir (to someone's ``~/.bashrc``, say) is refused, never followed, never tru
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -145,20 +146,35 @@ class Journal:
     def open(self, progress: Callable[[int, int], None] | None = None) -> OpenResult:
         """Read every event, cutting a torn tail. Corrupt lines are reported, kept and
         quarantined; raises JournalError only when the file cannot be used at all.
-        ``progress(bytes_done, bytes_total)`` is called now and then while reading."""
+        ``progress(bytes_done, bytes_total)`` is called now and then while reading.
+
+        A journal we may not write (a read-only mount, a colleague's files) is still read: a
+        torn tail is then left in place (and said), and writing to it fails with the reason."""
+        writable = True
         try:
             fd = open_regular(self.path, os.O_RDWR)
         except FileNotFoundError:
             self._offset = self._lines_read = 0
             return OpenResult(events=[])
-        except OSError as exc:
-            raise JournalError(f"cannot open {self.path}: {exc.strerror}") from None
+        except (PermissionError, OSError) as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise JournalError(f"cannot open {self.path}: {exc.strerror}") from None
+            try:
+                fd = open_regular(self.path, os.O_RDONLY)
+            except OSError as again:
+                raise JournalError(f"cannot open {self.path}: {again.strerror}") from None
+            writable = False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX if writable else fcntl.LOCK_SH)
             data = _read_all(fd)
             events, good_end, torn, bad = self._parse(data, start_line=1, final=True, progress=progress)
             warnings = []
-            if torn:
+            if torn and not writable:
+                warnings.append(
+                    f"{self.path.name}: its last line is incomplete (an interrupted write); the "
+                    "file is read-only here, so it was left as it is"
+                )
+            elif torn:
                 os.ftruncate(fd, good_end)
                 os.fsync(fd)
                 warnings.append(
@@ -308,12 +324,9 @@ class Journal:
         created = not os.path.lexists(self.path)
         if created:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = self._open_locked_for_append()
+        saved = False
         try:
-            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
-        except OSError as exc:
-            raise JournalError(f"cannot open {self.path} for writing: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             self.torn_bytes_removed += _cut_torn_tail(fd)
             written = os.write(fd, blob)
             if written != len(blob):
@@ -321,14 +334,38 @@ class Journal:
                 os.ftruncate(fd, os.fstat(fd).st_size - written)
                 raise JournalError(f"short write to {self.path} (disk full?); nothing was saved")
             os.fsync(fd)
+            saved = True
         except OSError as exc:
             raise JournalError(
                 f"could not save to {self.path}: {exc.strerror}. The entry was NOT saved."
             ) from None
         finally:
+            if not saved and created and os.fstat(fd).st_size == 0:
+                # The file this append created holds nothing: leave nothing behind, or an
+                # empty journal would show up as an incident nobody declared. (Unlinked under
+                # the lock; a writer waiting for it notices and opens the path again.)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
             os.close(fd)
         if created:
             fsync_dir(self.path.parent)
+
+    def _open_locked_for_append(self) -> int:
+        """The journal opened for appending, under its lock, and still the file at its path."""
+        for _ in range(3):
+            try:
+                fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            except OSError as exc:
+                raise JournalError(f"cannot open {self.path} for writing: {exc.strerror}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if os.fstat(fd).st_nlink > 0:
+                    return fd
+            except OSError as exc:
+                os.close(fd)
+                raise JournalError(f"cannot lock {self.path}: {exc.strerror}") from None
+            os.close(fd)  # removed while we waited (a failed create): open the path again
+        raise JournalError(f"{self.path} keeps disappearing; is something deleting journals?")
 
 
 def _cut_torn_tail(fd: int) -> int:

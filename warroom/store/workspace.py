@@ -151,7 +151,12 @@ class Workspace:
         except FileNotFoundError:
             pass
         node = os.urandom(4).hex()
-        atomic_write(node_file, node.encode())
+        try:
+            atomic_write(node_file, node.encode())
+        except OSError:
+            # A data dir we may only read: it is still read; any write to it will fail with
+            # its own clear reason, so this id never needs to outlive the process.
+            pass
         return node
 
     # --- loading ---------------------------------------------------------------------------
@@ -160,7 +165,8 @@ class Workspace:
         """Read every journal. Corrupt journals are reported, not half-loaded.
         ``progress(bytes_done, bytes_total)`` follows the reading, over all journals."""
         with self._lock:
-            self.journal_dir.mkdir(parents=True, exist_ok=True)
+            if not self.journal_dir.is_dir():
+                self.journal_dir.mkdir(parents=True, exist_ok=True)
             todo = []
             for path in sorted(self.journal_dir.iterdir()):
                 incident_id = paths.journal_incident_id(path.name)
@@ -183,6 +189,11 @@ class Workspace:
         except JournalError as exc:
             self._broken[incident_id] = str(exc)
             self.report.errors.append(str(exc))
+            return []
+        if not result.events and not result.damaged:
+            # An empty file (a create whose first write failed, or one in progress) is not
+            # an incident yet; poll() opens it again once something is in it.
+            self.report.warnings.extend(result.warnings)
             return []
         self._journals[incident_id] = journal
         if result.damaged:

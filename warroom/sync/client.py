@@ -270,7 +270,9 @@ class SyncClient:
         detail = data.get("detail") if isinstance(data, dict) else None
         status = response.status_code
         said = f": {error}" if error else ""
-        if status >= 500 or status == 429:
+        # 408: our body was too slow to arrive (a bad link); 429: this token holds too much
+        # right now; 5xx: the server's trouble. All pass: try again later, nothing is lost.
+        if status >= 500 or status in (408, 429):
             raise SyncUnavailable(
                 f"the sync server at {self.base_url} had a problem (HTTP {status}{said}); "
                 "your changes are saved locally and will be sent later"
