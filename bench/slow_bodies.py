@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import log, percentile, row, summary  # noqa: E402
+from _common import percentile, row, summary  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from serverproc import ServerProcess  # noqa: E402

@@ -10,7 +10,6 @@ came, which says nothing about the token.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
