@@ -1,4 +1,4 @@
-"""Run every benchmark (P1-P10), print a table and write bench/results.json.
+"""Run every benchmark (P1-P11), print a table and write bench/results.json.
 
     python bench/run.py            # full sizes (100k entries, 500 events...), a few minutes
     python bench/run.py --quick    # smaller sizes, under a minute
@@ -36,6 +36,7 @@ FULL = {
     "P8": {"count": 40},
     "P9": {"events": 20_000, "lag_count": 300},
     "P10": {"sockets": 1000, "probes": 300},
+    "P11": {"lines": 200, "probes": 30},
 }
 QUICK = {
     "P1": {"runs": 3},
@@ -48,8 +49,9 @@ QUICK = {
     "P8": {"count": 8},
     "P9": {"events": 3_000, "lag_count": 100},
     "P10": {"sockets": 1000, "probes": 100},
+    "P11": {"lines": 200, "probes": 10},
 }
-ORDER = ["P1", "P2", "P6", "P7", "P3", "P4", "P5", "P8", "P9", "P10"]  # P2/P6/P7 share the big incident
+ORDER = ["P1", "P2", "P6", "P7", "P3", "P4", "P5", "P8", "P9", "P10", "P11"]  # P2/P6/P7 share the big incident
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -149,6 +151,10 @@ def main() -> int:
                     import keystroke
 
                     got = keystroke.measure(entries, data_dir=big_dir, tmux=tmux, **sizes["P7"])
+                elif fid == "P11":
+                    import scribe_burst
+
+                    got = scribe_burst.measure(tmux=tmux, **sizes["P11"])
                 else:
                     import screen_to_screen
 
