@@ -88,6 +88,25 @@ class Desk:
         for a damaged incident); nothing is applied then."""
         self.workspace.record(events)
 
+    def refusal(self, events: list[Event], *, admin: bool = False) -> str | None:
+        """What a sync server would refuse in ``events`` (a change only the IC may make), as
+        its sentence; None when nothing would be. Front ends ask before writing, when a
+        server is configured, so nobody sees a change the server will take back."""
+        from warroom.domain.authority import refusal
+
+        by_incident: dict[str, list[Event]] = {}
+        for event in events:
+            by_incident.setdefault(event.incident_id, []).append(event)
+        for incident_id, batch in by_incident.items():
+            try:
+                incident = self.get(incident_id)
+            except DomainError:
+                continue  # being declared now: the declarer names the first IC
+            reason = refusal(incident, self.actor, batch, admin=admin)
+            if reason is not None:
+                return reason
+        return None
+
     # --- declaring -------------------------------------------------------------------------
 
     def declare(
@@ -139,15 +158,22 @@ class Desk:
         """A timeline entry; ``at`` backdates it."""
         return [commands.log_entry(self.workspace.factory, self.get(incident_ref), text, kind, at)]
 
-    def log_line(self, incident_ref: str, line: str) -> list[Event]:
-        """What the scribe typed: ``14:32 text`` backdates, ``/decision …`` sets the kind."""
-        from warroom.domain.scribe import ScribeError, parse_scribe_line
+    def log_line(self, incident_ref: str, line: str, zone: tzinfo | None = None) -> list[Event]:
+        """What the scribe typed: ``14:32 text`` backdates (read in ``zone``, UTC by
+        default), ``/decision …`` sets the kind."""
+        return [self.prepare_line(incident_ref, line, zone).event]
+
+    def prepare_line(self, incident_ref: str, line: str, zone: tzinfo | None = None, *, when: datetime | None = None):
+        """A typed line as its event, and the question to ask before writing it when its
+        time lands on another day or more than 12 h back (``PreparedEntry``). ``when``
+        dates a line without a time of its own (kept when a line is retried)."""
+        from warroom.domain.scribe import UTC, ScribeError
+        from warroom.domain.scribe_entry import prepare_entry
 
         try:
-            parsed = parse_scribe_line(line, self.now())
+            return prepare_entry(self.workspace.factory, self.get(incident_ref), line, zone or UTC, when=when)
         except ScribeError as exc:
             raise DomainError(str(exc)) from None
-        return self.log(incident_ref, parsed.text, parsed.kind, parsed.at)
 
     def entry_kind(self, name: str) -> EntryKind:
         """A kind people may log (``note``, ``decision``…) from its name."""
@@ -160,12 +186,13 @@ class Desk:
             raise DomainError(f"unknown kind {name!r}: use {names}")
         return kind
 
-    def when(self, text: str) -> datetime:
-        """``14:32`` (UTC today, yesterday if still to come) or ISO 8601."""
-        from warroom.domain.scribe import ScribeError, parse_when
+    def when(self, text: str, zone: tzinfo | None = None) -> datetime:
+        """``14:32`` (today in ``zone``, UTC by default; yesterday if still to come) or ISO
+        8601 (an ISO time without an offset is read in ``zone`` too)."""
+        from warroom.domain.scribe import UTC, ScribeError, parse_when
 
         try:
-            return parse_when(text, self.now())
+            return parse_when(text, self.now(), zone or UTC)
         except ScribeError as exc:
             raise DomainError(str(exc)) from None
 
@@ -380,9 +407,9 @@ class Desk:
     def update_action_item(self, incident_ref: str, item_id: str, **fields) -> list[Event]:
         return [commands.update_action_item(self.workspace.factory, self.get(incident_ref), item_id, **fields)]
 
-    def set_milestone(self, incident_ref: str, milestone: Milestone, when: str) -> list[Event]:
-        """A milestone at ``when`` (``14:32`` or ISO 8601), checked for order."""
-        return [commands.set_milestone(self.workspace.factory, self.get(incident_ref), milestone, self.when(when))]
+    def set_milestone(self, incident_ref: str, milestone: Milestone, when: str, zone: tzinfo | None = None) -> list[Event]:
+        """A milestone at ``when`` (``14:32`` in ``zone``, or ISO 8601), checked for order."""
+        return [commands.set_milestone(self.workspace.factory, self.get(incident_ref), milestone, self.when(when, zone))]
 
     def set_postmortem_section(self, incident_ref: str, section: str, text: str) -> list[Event]:
         """A postmortem section or credit; ``impact`` is the incident's own field (the comms

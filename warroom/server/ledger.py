@@ -47,12 +47,13 @@ from typing import Any
 
 from datetime import timedelta
 
+from warroom.domain.authority import commander_only_action, commander_refusal
 from warroom.domain.clock import Clock
 from warroom.domain.events import Event, parse_event
 from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import MAX_CLOCK_SKEW
 from warroom.domain.ids import short_id
-from warroom.domain.models import INCIDENT_COMMANDER, Milestone, Status, canonical_role
+from warroom.domain.models import INCIDENT_COMMANDER
 from warroom.domain.sealing import entry_of
 from warroom.server.auth import Principal
 from warroom.server.authority import Authority
@@ -314,7 +315,7 @@ class Ledger:
                 f"unknown incident {short_id(event.incident_id)}: its declaration has not "
                 "reached the server; push the incident.declared event first",
             )
-        action = _commander_only_action(event)
+        action = commander_only_action(event)
         if action is None and event.kind not in ("entry.purged", "event.voided"):
             return None
         # The rules need the state including this batch's earlier events: fold them in now
@@ -330,13 +331,8 @@ class Ledger:
             return refusal
         commander = folder.state.roles.get(INCIDENT_COMMANDER)
         who = author.name
-        if commander and who != commander:
-            return (
-                RejectionCode.FORBIDDEN,
-                f"only the incident commander ({commander}) or an admin may {action}; "
-                f"ask {commander} to do it or to hand the role to you",
-            )
-        return None
+        reason = commander_refusal(commander, who, action)
+        return None if reason is None else (RejectionCode.FORBIDDEN, reason)
 
     def _keys_to_drop(self, purged: set[str]) -> list[str]:
         """The text keys a batch's purges destroy (the entries' own and their amendments')."""
@@ -441,21 +437,6 @@ def _same_event(stored_json: str, event: Event) -> bool:
         return False
 
 
-def _commander_only_action(event: Event) -> str | None:
-    """What the event does that only the IC may do, in words; None if anyone may."""
-    if event.kind == "incident.updated" and event.payload.get("status") == Status.RESOLVED.value:
-        return "resolve the incident"
-    if event.kind == "role.assigned" and _names_commander(event.payload.get("role")):
-        return "assign the Incident Commander role"
-    if event.kind == "milestone.set" and event.payload.get("milestone") in _IC_MILESTONES:
-        # Setting "resolved" by hand says the incident is over (MTTR) as surely as resolving it.
-        return f"set the {event.payload['milestone']} milestone"
-    return None
-
-
-_IC_MILESTONES = {Milestone.RESOLVED.value, Milestone.MITIGATED.value}
-
-
 def _repair_refusal(event: Event, folder: IncidentFolder) -> tuple[RejectionCode, str] | None:
     """A purge needs a redacted entry; a void an event of this incident (and not a void)."""
     if event.kind == "entry.purged":
@@ -469,18 +450,6 @@ def _repair_refusal(event: Event, folder: IncidentFolder) -> tuple[RejectionCode
         if next(e for e in folder.events if e.id == target).kind == "event.voided":
             return RejectionCode.CONFLICT, "a void cannot be voided"
     return None
-
-
-def _names_commander(role: object) -> bool:
-    """True for the IC role under any spelling people would read as it ("ic", "IC",
-    "commander", "Incident  Commander"...). The fold keys roles by exact name, so an alias
-    does not move the real IC, but it would put e.g. "IC: mallory" in everyone's roster."""
-    if not isinstance(role, str):
-        return False
-    try:
-        return canonical_role(role) == INCIDENT_COMMANDER
-    except ValueError:
-        return False
 
 
 def _rejected(index: int, event_id: str | None, code: RejectionCode, reason: str) -> EventResult:
