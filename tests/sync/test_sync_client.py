@@ -111,6 +111,12 @@ def test_backoff_grows_with_jitter_and_caps():
     assert backoff.next_delay() <= 1.0
 
 
+def test_backoff_survives_a_console_left_offline_for_hours():
+    backoff = Backoff(base=0.5, cap=30.0)
+    delays = [backoff.next_delay() for _ in range(5000)]  # 2 ** 1100 once overflowed a float
+    assert all(15.0 <= d <= 30.0 for d in delays[10:])
+
+
 # --- outbox -----------------------------------------------------------------------------------
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -113,10 +115,11 @@ class Config(BaseModel):
     """A password for ``warroom web`` (12 characters or more): people sign in with it in the
     browser instead of opening the link ``warroom web`` prints at every start. Keep this file
     private (it is written 0600)."""
-    keymap: dict[str, str] = Field(default_factory=dict)
+    keymap: dict[str, Any] = Field(default_factory=dict)
     """Your own keys, as a ``[keymap]`` table: binding id → key(s), e.g.
     ``"incident.declare" = "ctrl+d"`` or ``"timeline.down" = "down,j"``. ``?`` in the console
-    lists every binding id; unknown ids and bad keys are named once at start-up and ignored."""
+    lists every binding id; unknown ids and bad keys (a value that is not a key included) are
+    named once at start-up and ignored, and the action keeps its own key."""
 
     @field_validator("channels", mode="before")
     @classmethod
@@ -152,16 +155,62 @@ def load_config(path: Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML (not UTF-8 text at byte {exc.start}); fix or remove it") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors()[:3]
-        )
+        problems = "; ".join(_describe(e, text) for e in exc.errors()[:3])
         raise ConfigError(f"{path}: {problems}") from None
+
+
+def _describe(error: dict, text: str) -> str:
+    """``line 3: local_time: Input should be a valid boolean`` (the line when it is found)."""
+    where = ".".join(map(str, error["loc"])) or "config"
+    line = _line_of(text, [str(part) for part in error["loc"]])
+    return f"{'line %d: ' % line if line else ''}{where}: {error['msg']}"
+
+
+def _line_of(text: str, loc: list[str]) -> int | None:
+    """The line that sets ``loc``: the key in its ``[table]`` (``[channels.internal]``), or the
+    nearest enclosing key or table that is written in the file."""
+    lines = text.splitlines()
+    for depth in range(len(loc) - 1, -1, -1):
+        table = ".".join(loc[:depth]) or None
+        found = _find_key(lines, table, loc[depth])
+        if found is not None:
+            return found
+    return None
+
+
+def _find_key(lines: list[str], table: str | None, key: str) -> int | None:
+    assignment = re.compile(r'^\s*["\']?' + re.escape(key) + r'["\']?\s*=')
+    current = None
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = ".".join(part.strip().strip('"\'') for part in header.group(1).split("."))
+            target = f"{table}.{key}" if table else key
+            if current == target or current.startswith(target + "."):
+                return number
+            continue
+        if current == table and assignment.match(line):
+            return number
+    return None
+
+
+def load_config_or_defaults(path: Path | None = None) -> tuple[Config, str | None]:
+    """For the console, which must always open: the config, or the defaults and why the
+    file was not used (naming the file, the line and the problem). The file is left alone."""
+    try:
+        return load_config(path), None
+    except ConfigError as exc:
+        return Config(), str(exc)
 
 
 def save_config(config: Config, path: Path | None = None) -> None:

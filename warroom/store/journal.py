@@ -26,6 +26,7 @@ import errno
 import fcntl
 import os
 import stat
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,20 @@ _PROGRESS_EVERY = 2000
 """Lines between two progress reports while reading a journal."""
 
 
+# Test hook: every journal fsync takes this much longer (WARROOM_TEST_SLOW_FSYNC_MS), to
+# see how the console behaves while the disk lags. Unset, it costs nothing.
+SLOW_FSYNC_SECONDS = float(os.environ.get("WARROOM_TEST_SLOW_FSYNC_MS") or 0) / 1000
+
+# Errors that mean "this place cannot be written", as opposed to a failing disk.
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _fsync(fd: int) -> None:
+    os.fsync(fd)
+    if SLOW_FSYNC_SECONDS:
+        time.sleep(SLOW_FSYNC_SECONDS)
+
+
 class JournalError(Exception):
     """Reading or writing a journal failed; the message names the file."""
 
@@ -45,6 +60,10 @@ class JournalError(Exception):
 class JournalUnusable(JournalError):
     """The journal path is not a regular file we may use (a symlink, a FIFO...): the
     incident is set aside, never followed or truncated."""
+
+
+class ReadOnlyError(JournalError):
+    """The data directory cannot be written (read-only mount, another user's files)."""
 
 
 class JournalCorruptError(JournalError):
@@ -176,7 +195,7 @@ class Journal:
                 )
             elif torn:
                 os.ftruncate(fd, good_end)
-                os.fsync(fd)
+                _fsync(fd)
                 warnings.append(
                     f"{self.path.name}: removed an incomplete last line ({len(data) - good_end} "
                     "bytes, no newline) left by an interrupted write; it had never been "
@@ -323,7 +342,11 @@ class Journal:
         blob = b"".join(encode_line(e) for e in events)
         created = not os.path.lexists(self.path)
         if created:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                error = ReadOnlyError if exc.errno in READ_ONLY_ERRNOS else JournalError
+                raise error(f"cannot create {self.path.parent}: {exc.strerror}. The entry was NOT saved.") from None
         fd = self._open_locked_for_append()
         saved = False
         try:
@@ -333,7 +356,7 @@ class Journal:
                 # Never leave a partial line behind us: cut back to where we started.
                 os.ftruncate(fd, os.fstat(fd).st_size - written)
                 raise JournalError(f"short write to {self.path} (disk full?); nothing was saved")
-            os.fsync(fd)
+            _fsync(fd)
             saved = True
         except OSError as exc:
             raise JournalError(
@@ -356,7 +379,8 @@ class Journal:
             try:
                 fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             except OSError as exc:
-                raise JournalError(f"cannot open {self.path} for writing: {exc.strerror}") from None
+                error = ReadOnlyError if exc.errno in READ_ONLY_ERRNOS else JournalError
+                raise error(f"cannot open {self.path} for writing: {exc.strerror}. The entry was NOT saved.") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 if os.fstat(fd).st_nlink > 0:

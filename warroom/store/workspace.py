@@ -33,7 +33,7 @@ from warroom.domain.sealing import TextSealer, entry_of
 from warroom.domain.signing import Signer
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
-from warroom.store.journal import Journal, JournalError, JournalUnusable
+from warroom.store.journal import READ_ONLY_ERRNOS, Journal, JournalError, JournalUnusable, ReadOnlyError
 from warroom.store.keys import TextKeyStore, load_signer
 
 AUTO = "auto"
@@ -89,6 +89,9 @@ class Workspace:
         self.skipped: dict[str, int] = {}
         """Events received for an incident whose journal cannot be used (fetched again by
         ``warroom repair``)."""
+        self.read_only: str | None = _cannot_write(data_dir)
+        """Why this data dir cannot be written (read-only mount, another user's files), or
+        None. Read-only, everything loads and can be read and exported; writes are refused."""
         self.hlc = HybridClock(self.clock, self._node_id())
         self.text_keys = TextKeyStore(data_dir)
         actor = self._clean_actor(actor)
@@ -103,9 +106,11 @@ class Workspace:
         self.report = LoadReport()
         self._listeners: list[Callable[[str, list[Event]], None]] = []
         # The TUI writes from a worker thread and the sync engine from its own; every public
-        # method that reads or changes the folders holds this lock. Re-entrant because
-        # ingest() calls record().
+        # method that reads or changes the folders holds this lock, briefly (never across a
+        # disk write). Re-entrant for the methods that call one another.
         self._lock = threading.RLock()
+        self._append_lock = threading.Lock()
+        """Held by one writer at a time while it journals; never taken under ``_lock``."""
         self._excluded: set[str] = set()
         """Ids of events the sync server refused: kept in the journal, left out of the state."""
 
@@ -166,6 +171,8 @@ class Workspace:
         ``progress(bytes_done, bytes_total)`` follows the reading, over all journals."""
         with self._lock:
             if not self.journal_dir.is_dir():
+                if self.read_only is not None:
+                    return self.report  # nothing to read, and nothing may be created
                 self.journal_dir.mkdir(parents=True, exist_ok=True)
             todo = []
             for path in sorted(self.journal_dir.iterdir()):
@@ -295,14 +302,20 @@ class Workspace:
     # --- writing ---------------------------------------------------------------------------
 
     def record(self, events: list[Event]) -> None:
-        """Durably journal the events, then apply them. Raises JournalError (nothing applied)."""
-        with self._lock:
-            by_incident: dict[str, list[Event]] = {}
-            for event in events:
-                by_incident.setdefault(event.incident_id, []).append(event)
-            for incident_id in by_incident:
-                if incident_id in self._broken:
-                    raise DomainError(self._broken[incident_id])
+        """Durably journal the events, then apply them. Raises JournalError (nothing applied).
+
+        Writers take turns (``_append_lock``), but the disk is waited on outside the state
+        lock: a slow fsync never makes a reader (the UI drawing the timeline) wait."""
+        if self.read_only is not None and events:
+            raise ReadOnlyError(f"not saved: this data directory is read-only ({self.read_only})")
+        by_incident: dict[str, list[Event]] = {}
+        for event in events:
+            by_incident.setdefault(event.incident_id, []).append(event)
+        with self._append_lock:
+            with self._lock:
+                for incident_id in by_incident:
+                    if incident_id in self._broken:
+                        raise DomainError(self._broken[incident_id])
             sealer = self.factory.sealer
             keys_synced = None
             if sealer is not None:
@@ -310,21 +323,26 @@ class Workspace:
                 # entry is reported saved only once both are on disk.
                 _, keys_synced = self.text_keys.add_started(sealer.take(e.id for e in events))
             for incident_id, batch in by_incident.items():
-                journal = self._journals.get(incident_id)
-                if journal is None:
-                    journal = Journal(paths.journal_file(self.journal_dir, incident_id), incident_id)
+                with self._lock:
+                    journal = self._journals.get(incident_id)
+                    if journal is None:
+                        # Known before it is written, so poll() follows it with read_new
+                        # instead of opening it (which would wait for our lock on the file).
+                        journal = Journal(paths.journal_file(self.journal_dir, incident_id), incident_id)
+                        self._journals[incident_id] = journal
                 try:
                     journal.append(batch)  # raises before anything is applied
                 except JournalUnusable as exc:
-                    self._broken[incident_id] = str(exc)
+                    with self._lock:
+                        self._broken[incident_id] = str(exc)
                     raise DomainError(str(exc)) from None
                 if keys_synced is not None:
                     keys_synced()
                     keys_synced = None
-                self._journals[incident_id] = journal
-                folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id, self.text_keys))
-                folder.add_many(batch)
-                self._apply_purges(folder, batch)
+                with self._lock:
+                    folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id, self.text_keys))
+                    folder.add_many(batch)
+                    self._apply_purges(folder, batch)
             for listener in self._listeners:
                 for incident_id, batch in by_incident.items():
                     listener(incident_id, batch)
@@ -355,33 +373,32 @@ class Workspace:
         An incident whose journal cannot be used is skipped (and counted in ``skipped``), so
         one bad journal never stops the others from receiving. Any other failure to write
         (a full disk) raises: the caller must not move past these events."""
+        fresh: dict[str, list[Event]] = {}
+        added = self.text_keys.add(keys) if keys else []  # its fsync outside the state lock
         with self._lock:
-            if keys:
-                added = self.text_keys.add(keys)
-                if added:
-                    self._reopen(added)
-            fresh: dict[str, list[Event]] = {}
+            if added:
+                self._reopen(added)
             for event in events:
                 folder = self._folders.get(event.incident_id)
                 if folder is not None and event.id in folder:
                     continue
                 fresh.setdefault(event.incident_id, []).append(event)
-            saved: dict[str, list[Event]] = {}
-            for incident_id, batch in fresh.items():
-                unique = list({e.id: e for e in batch}.values())
+        saved: dict[str, list[Event]] = {}
+        for incident_id, batch in fresh.items():
+            unique = list({e.id: e for e in batch}.values())
+            try:
                 if incident_id in self._broken:
-                    self.skipped[incident_id] = self.skipped.get(incident_id, 0) + len(unique)
-                    continue
-                try:
-                    self.record(unique)
-                except DomainError:
+                    raise DomainError(self._broken[incident_id])
+                self.record(unique)  # outside the state lock: readers never wait on the disk
+            except DomainError:
+                with self._lock:
                     if incident_id not in self._broken:
                         raise
                     self.skipped[incident_id] = self.skipped.get(incident_id, 0) + len(unique)
-                    continue
-                self._observe(unique)
-                saved[incident_id] = unique
-            return saved
+                continue
+            self._observe(unique)
+            saved[incident_id] = unique
+        return saved
 
     def rebuild(self, incident_id: str, events: list[Event]) -> Path | None:
         """``warroom repair``: set the incident's journal aside (renamed, never deleted) and
@@ -427,3 +444,30 @@ class Workspace:
     def add_listener(self, listener: Callable[[str, list[Event]], None]) -> None:
         """Called after every durable ``record`` (the sync outbox hooks in here)."""
         self._listeners.append(listener)
+
+
+def _cannot_write(data_dir: Path) -> str | None:
+    """Why nothing can be written under ``data_dir``, or None. Tried for real (a file created
+    and removed) rather than with ``os.access``, which a read-only mount or root fool."""
+    target = data_dir
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno in READ_ONLY_ERRNOS:
+            return f"{data_dir} cannot be created: {exc.strerror}"
+        raise
+    journal_dir = paths.incidents_dir(data_dir)
+    if journal_dir.is_dir():
+        target = journal_dir
+    probe = target / f".warroom-write-test-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    except OSError as exc:
+        if exc.errno in READ_ONLY_ERRNOS:
+            return f"{target} cannot be written: {exc.strerror}"
+        raise
+    os.close(fd)
+    os.unlink(probe)
+    return None

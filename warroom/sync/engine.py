@@ -407,7 +407,7 @@ class SyncEngine:
                 f"refuse your events. Use --as {me.user!r} (or WARROOM_USER) or log in with "
                 "your own token"
             )
-        self._update(user=me.user, warning=warning)
+        self._update(user=me.user, admin=bool(me.admin), warning=warning)
 
     # --- the long-running loops -------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class SyncStatus:
     """The newest rejection's reason, e.g. who may resolve the incident."""
     user: str | None = None
     """Who the server says we are (``/v1/whoami``)."""
+    admin: bool = False
+    """The server says we are an admin (may resolve and hand over IC for anyone)."""
     warning: str | None = None
     """A standing problem, e.g. the token's user differs from the name we record as."""
 
@@ -87,7 +89,9 @@ class Backoff:
 
     def next_delay(self) -> float:
         self.failures += 1
-        ceiling = min(self.cap, self.base * 2 ** (self.failures - 1))
+        # The exponent stops growing long before the cap matters: a console left offline for
+        # hours fails thousands of times, and 2 ** 1100 is too large for a float.
+        ceiling = min(self.cap, self.base * 2 ** min(self.failures - 1, 64))
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
     def reset(self) -> None:
