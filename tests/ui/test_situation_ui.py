@@ -97,7 +97,7 @@ async def test_handing_over_ic_opens_the_brief_for_the_new_ic(make_app, sample_d
         await pilot.press("escape", "r")
         await pilot.pause()
         await pilot.press("enter")  # Incident Commander is the first role
-        await pilot.press(*"heidi", "enter")
+        await pilot.press(*"heidi", "enter", "enter")  # the name, then Enter on grace → heidi
         await settle(pilot)
         assert app.desk.get(PAYMENTS).commander == "heidi"
         viewer = app.screen

@@ -10,10 +10,12 @@ from warroom.domain.models import INCIDENT_COMMANDER, EntryKind, Severity, Statu
 from warroom.store.config import load_config
 from warroom.store.journal import Journal, JournalError
 from warroom.store.workspace import Workspace
+from warroom.ui.screens.confirm import ConfirmChange
 from warroom.ui.screens.declare import DeclareScreen
 from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.scribe import ScribeInput
+from warroom.ui.widgets.scribe_desk import ScribeDesk, UnsavedLines
 from warroom.ui.widgets.timeline import TimelineView
 
 
@@ -37,6 +39,9 @@ async def test_ic_and_scribe_run_an_incident_then_restart_finds_everything(make_
         await pilot.press("n")
         assert isinstance(app.screen, DeclareScreen)
         await type_line(pilot, "Checkout failing")
+        assert isinstance(app.screen, ConfirmChange)  # SEV and IC shown before declaring
+        await pilot.press("enter")
+        await settle(pilot)
         incident = app.current
         assert incident is not None and incident.title == "Checkout failing"
         assert incident.commander == "alice"
@@ -48,13 +53,21 @@ async def test_ic_and_scribe_run_an_incident_then_restart_finds_everything(make_
         await type_line(pilot, "/todo contract test for stored cards")
         assert app.query_one(ScribeInput).value == ""
 
-        # Hand over IC from the keyboard: Esc leaves the input, r opens the role dialog.
+        # Hand over IC from the keyboard: Esc leaves the input, r opens the role dialog; every
+        # change shows old → new and waits for Enter.
         await pilot.press("escape", "r")
         await pilot.press("enter")  # Incident Commander is highlighted first
         await type_line(pilot, "bob")
+        assert app.screen.summary.lines == ["Incident Commander: alice → bob"]
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("s", "1")  # severity → SEV1
+        assert app.screen.summary.lines == ["Severity: SEV2 → SEV1 (Critical)"]
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("t", "enter")  # status → identified (the highlighted next step)
+        assert app.screen.summary.lines == ["Status: investigating → identified"]
+        await pilot.press("enter")
         await settle(pilot)
         incident_id = app.current.id
 
@@ -96,16 +109,21 @@ async def test_failed_write_keeps_the_text_and_says_why(make_app, sample_dir, mo
         monkeypatch.setattr(Journal, "append", broken_append)
         await type_line(pilot, "Rollback verified on all pods")
         scribe = app.query_one(ScribeInput)
-        assert scribe.value == "Rollback verified on all pods"
+        desk = app.query_one(ScribeDesk)
+        assert scribe.value == ""  # the box is free for the next line at once
         assert scribe.has_class("-failed")
+        [line] = desk.unsaved
+        assert line.text == "Rollback verified on all pods" and "No space left" in line.reason
         assert len(app.current.timeline) == before
-        assert any("No space left" in n.message for n in app._notifications)
+        assert "No space left" in str(app.query_one(UnsavedLines).get_option_at_index(0).prompt)
 
-        # Once the disk is back, Enter again saves it and only then clears the box.
+        # Once the disk is back, Enter on the line in the not-saved list writes it.
         monkeypatch.undo()
+        await pilot.press("tab")
+        assert isinstance(app.focused, UnsavedLines)
         await pilot.press("enter")
         await settle(pilot)
-        assert scribe.value == ""
+        assert desk.unsaved == [] and not scribe.has_class("-failed")
         assert app.current.timeline[-1].text == "Rollback verified on all pods"
 
 
@@ -115,9 +133,13 @@ async def test_bad_scribe_line_is_refused_and_kept(make_app, sample_dir):
         await settle(pilot)
         before = len(app.current.timeline)
         await type_line(pilot, "/bogus something")
-        assert app.query_one(ScribeInput).value == "/bogus something"
+        [line] = app.query_one(ScribeDesk).unsaved
+        assert line.text == "/bogus something" and "unknown entry kind /bogus" in line.reason
         assert len(app.current.timeline) == before
-        assert any("unknown entry kind /bogus" in n.message for n in app._notifications)
+        # e brings it back into the box to fix, keeping the moment it was first entered.
+        await pilot.press("tab", "e")
+        scribe = app.query_one(ScribeInput)
+        assert scribe.value == "15:12:30 - /bogus something" and app.focused is scribe
 
 
 async def test_entries_written_by_the_cli_appear_live(make_app, sample_dir, clock):
@@ -147,12 +169,18 @@ async def test_amend_and_redact_from_the_timeline_keep_history(make_app, sample_
         assert isinstance(app.screen, TextPrompt)
         await pilot.press("end")
         await type_line(pilot, " (ticket 123)")
+        assert isinstance(app.screen, ConfirmChange)
+        await pilot.press("enter")
+        await settle(pilot)
         entry = app.current.timeline[-1]
         assert entry.text == "Customer email is jane@example.com (ticket 123)"
         assert [r.text for r in entry.revisions][0] == "Customer email is jane@example.com"
 
         await pilot.press("x")
         await type_line(pilot, "contains a customer email")
+        assert app.current.timeline[-1].text  # nothing is hidden before the confirmation
+        await pilot.press("enter")
+        await settle(pilot)
         entry = app.current.timeline[-1]
         assert entry.redacted and entry.text == ""
         assert len(entry.revisions) == 3
@@ -229,6 +257,8 @@ async def test_declare_dialog_suggests_severity_from_the_matrix(make_app, empty_
         await pilot.pause()
         assert app.screen is dialog
         await type_line(pilot, "Login slow")
+        await pilot.press("enter")  # the confirmation
+        await settle(pilot)
         assert app.current.severity is Severity.SEV2
 
 
@@ -295,7 +325,7 @@ async def test_checklist_attach_tick_skip_copy_from_the_keyboard(make_app, empty
         from textual.widgets import Select
 
         assert app.screen.query_one("#severity", Select).value is Severity.SEV1  # the type's default
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s", "enter")
         await settle(pilot)
         incident = app.current
         assert list(incident.checklists) == ["ic-first-five-minutes", "payment-high-error-rate"]
@@ -401,6 +431,8 @@ async def test_resolving_offers_to_restore_components(make_app, sample_dir):
 
         await pilot.press("t")
         await pilot.press("enter")  # monitoring → resolved is the highlighted next step
+        assert app.screen.summary.lines == ["Status: monitoring → resolved"]
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+from warroom.domain import commands
 from warroom.domain.models import Severity, Status
 from warroom.store.workspace import Workspace
 from warroom.sync.client import SyncClient
 from warroom.sync.engine import SyncEngine
 from warroom.ui.app import WarRoomApp
 from warroom.ui.widgets.header import HeaderBar
+from warroom.ui.widgets.notices import NoticeBar
 from warroom.ui.widgets.timeline import TimelineView
 
 try:
@@ -71,13 +73,26 @@ async def test_entries_from_others_arrive_live_and_refusals_are_shown(server_fac
                 "alice's entry on bob's screen",
             )
 
-            # bob is not the IC: the server refuses his resolve; his screen must say so and
-            # must not keep showing the incident as resolved.
+            # bob is not the IC and his console knows it: the resolve is refused before
+            # anything is written, with the reason in the banner.
+            notices = app.query_one(NoticeBar)
             await pilot.press("escape", "t")
             await pilot.press("end", "enter")
+            await wait_for(pilot, lambda: notices.notice("refused") is not None, "the local refusal")
+            assert "only the incident commander (alice)" in notices.notice("refused")
+            assert app.current.status is Status.INVESTIGATING and "rejected" not in header.sync_label
+
+            # A resolve written where the rule was not known (a script on a machine with no
+            # server configured, sharing bob's data dir): the server refuses it; the screen
+            # says so in the banner, not in a toast over the dialogs and the timeline, and
+            # does not keep showing the incident as resolved.
+            stale = commands.update(app.workspace.factory, app.workspace.get(incident_id), status=Status.RESOLVED)
+            await asyncio.to_thread(app.workspace.record, [stale])
             await wait_for(pilot, lambda: "rejected" in header.sync_label, "the rejection in the header")
             await wait_for(pilot, lambda: app.current.status is Status.INVESTIGATING, "the refused change left out")
-            assert any("only the incident commander" in n.message for n in app._notifications)
+            await wait_for(pilot, lambda: notices.notice("server-refused") is not None, "the server's refusal")
+            assert "only the incident commander" in notices.notice("server-refused")
+            assert not any("only the incident commander" in n.message for n in app._notifications)
             assert not header.sync_ok
 
             # Offline: the server goes away, bob keeps logging, nothing is lost.
@@ -94,7 +109,7 @@ async def test_entries_from_others_arrive_live_and_refusals_are_shown(server_fac
 
 
 async def test_handing_ic_to_a_name_the_server_does_not_know_warns_and_asks(server_factory, tmp_path):
-    from warroom.ui.screens.comms import ConfirmScreen
+    from warroom.ui.screens.confirm import ConfirmChange
 
     server = server_factory()
     tokens = {name: server.add_token(name) for name in ("alice", "bob")}
@@ -112,13 +127,18 @@ async def test_handing_ic_to_a_name_the_server_does_not_know_warns_and_asks(serv
             await pilot.press("enter")  # the highlighted role: Incident Commander
             await pilot.press(*name, "enter")
 
+        # The confirmation that shows alice → Bob also says the server knows no "Bob".
         await hand_ic_to("Bob")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the warning")
-        shown = " ".join(str(label.render()) for label in app.screen.query("Label, Static"))
-        assert "did you mean 'bob'" in shown
-        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmChange), "the confirmation")
+        assert app.screen.summary.lines == ["Incident Commander: alice → Bob"]
+        assert any("did you mean 'bob'" in warning for warning in app.screen.summary.warnings)
+        await pilot.press("escape")  # no; the role dialog is still there, the name kept
         await pilot.pause(0.3)
         assert app.current.commander == "alice"  # a typo locks nobody out
+        await pilot.press("escape")
 
         await hand_ic_to("bob")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmChange), "the confirmation")
+        assert not app.screen.summary.warnings
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.current.commander == "bob", "the handover to a known user")

@@ -16,7 +16,8 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.css.query import NoMatches
+from textual.widgets import Footer, Input, Static
 
 from warroom.desk import Desk, Library
 from warroom.domain.clock import Clock, SystemClock
@@ -28,6 +29,7 @@ from warroom.store.journal import JournalError
 from warroom.store.workspace import Workspace
 from warroom.ui.handlers import (
     ChecklistHandlers,
+    GuardHandlers,
     CommsHandlers,
     DeliveryHandlers,
     FollowUpHandlers,
@@ -46,9 +48,11 @@ from warroom.ui.widgets.checklist import ChecklistPane
 from warroom.ui.widgets.comms import CommsPane
 from warroom.ui.widgets.header import HeaderBar
 from warroom.ui.widgets.incidents import IncidentList
+from warroom.ui.widgets.notices import NoticeBar
 from warroom.ui.widgets.panes import PaneTabs
 from warroom.ui.widgets.roster import RosterList
 from warroom.ui.widgets.scribe import ScribeInput
+from warroom.ui.widgets.scribe_desk import ScribeDesk
 from warroom.ui.widgets.search import SearchBar
 from warroom.ui.widgets.timeline import TimelineView
 
@@ -66,8 +70,8 @@ _LIBRARY_TITLES = {
 
 
 class WarRoomApp(
-    IncidentHandlers, TimelineHandlers, ChecklistHandlers, CommsHandlers, FollowUpHandlers, SyncHandlers,
-    SituationHandlers, DeliveryHandlers, LayoutHandlers, App[int],
+    GuardHandlers, IncidentHandlers, TimelineHandlers, ChecklistHandlers, CommsHandlers, FollowUpHandlers,
+    SyncHandlers, SituationHandlers, DeliveryHandlers, LayoutHandlers, App[int],
 ):  # fmt: skip
     """The incident war-room console.
 
@@ -131,8 +135,10 @@ class WarRoomApp(
         cursor_blink: bool = True,
         sync_engine=None,
         start_in_timeline: bool = False,
+        config_problem: str | None = None,
     ) -> None:
         super().__init__()
+        self.setup_guards(config_problem)
         self._start_in_timeline = start_in_timeline  # the demo: read and try keys before typing
         self.workspace = workspace
         self.clock = clock or workspace.clock or SystemClock()
@@ -159,6 +165,7 @@ class WarRoomApp(
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
         yield PaneTabs(id="pane-tabs")
+        yield NoticeBar(id="notices")
         yield Static(id="load-errors")
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
@@ -177,7 +184,7 @@ class WarRoomApp(
                 timeline.border_title = "2 Timeline"
                 yield timeline
                 yield Static(id="detail")
-                yield ScribeInput(id="scribe")
+                yield ScribeDesk(id="scribe-desk")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -192,7 +199,9 @@ class WarRoomApp(
         self.set_interval(1.0, self._tick)
         timeline = self.query_one(TimelineView)
         timeline.local_time = self.config.local_time
+        timeline.zone = self.local_zone
         timeline.loading = True
+        self.mount_scribe_and_banners()
         self.run_worker(self._load, thread=True, group="load", name="load journals")
         if self._ask_name:
             prompt = TextPrompt(
@@ -260,7 +269,10 @@ class WarRoomApp(
         return (describe(timing), timing.overdue) if timing else ("", False)
 
     def _tick(self) -> None:
-        header = self.query_one(HeaderBar)
+        try:
+            header = self.query_one(HeaderBar)
+        except NoMatches:
+            return  # closing: the panes are gone before the clock stops
         header.now = self.clock.now()
         header.cadence_text, header.cadence_overdue = self.cadence_words(self.current)
         show_cadence = getattr(self.screen, "show_cadence", None)  # the draft editor says it too
@@ -338,7 +350,11 @@ class WarRoomApp(
         self.save(events, done=done, failed=failed)
 
     def save(self, events: list[Event], *, done: Callable[[], None] | None = None, failed: Callable[[str], None] | None = None) -> None:
-        """Journal ``events`` in a worker; ``done`` runs on the UI thread once they are on disk."""
+        """Journal ``events`` in a worker; ``done`` runs on the UI thread once they are on disk.
+        What the server would refuse is refused here first, before anything is written."""
+        if (refusal := self.authority_refusal(events)) is not None:
+            self.show_refusal(refusal)
+            return failed(refusal) if failed is not None else None
 
         def write() -> None:
             try:
@@ -352,11 +368,12 @@ class WarRoomApp(
 
     def _saved(self, done: Callable[[], None] | None) -> None:
         self.refresh_views()
+        self._tick()  # the header (status, cadence) shows the change now, not at the next second
         if done is not None:
             done()
 
     def _save_failed(self, reason: str, failed: Callable[[str], None] | None) -> None:
-        self.notify(reason, title="Not saved", severity="error", timeout=30)
+        self.show_refusal(reason, key="not-saved", prefix="Not saved")  # above the panes, not over a dialog
         if failed is not None:
             failed(reason)
 
@@ -408,43 +425,3 @@ class WarRoomApp(
         if self.loaded:
             self.action_focus_scribe() if self.current else self.query_one(IncidentList).focus()
 
-
-def run_app(
-    *,
-    data_dir: Path,
-    user: str | None,
-    config: Config,
-    theme: str | None = None,
-    server: str | None = None,
-    sync: bool = True,
-    start_in_timeline: bool = False,
-) -> int:
-    """Open the TUI on ``data_dir``; asks the user's name on first run. With a server
-    configured (``--server``, WARROOM_SERVER or ``warroom login``), syncs with it.
-    ``start_in_timeline``: focus the timeline rather than the scribe box (the demo)."""
-    workspace = Workspace(data_dir, user or login_name())
-
-    def ingest_and_show(events):
-        # Runs on the sync thread: journal what the server sent, then tell the app.
-        new = workspace.ingest(events)
-        app.events_arrived()
-        return new
-
-    engine = _sync_engine(workspace, server, ingest_and_show) if sync else None
-    app = WarRoomApp(
-        workspace, config=config, theme=theme, ask_name=user is None, sync_engine=engine, start_in_timeline=start_in_timeline
-    )
-    app.run()
-    return app.return_code or 0
-
-
-def _sync_engine(workspace: Workspace, server: str | None, apply: Callable):
-    """The sync engine, or None when no server is configured. Imported lazily: httpx stays
-    off the start-up path when sync is not used. Raises SyncConfigError."""
-    from warroom.store.sync_state import resolve_server
-
-    if resolve_server(server) is None:
-        return None
-    from warroom.sync.engine import SyncEngine
-
-    return SyncEngine.from_config(workspace, server, apply=apply)

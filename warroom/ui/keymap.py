@@ -36,6 +36,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("Timeline", "warroom.ui.widgets.timeline", "TimelineView"),
     ("Search", "warroom.ui.widgets.search", "SearchBar"),
     ("Scribe", "warroom.ui.widgets.scribe", "ScribeInput"),
+    ("Not saved", "warroom.ui.widgets.scribe_desk", "UnsavedLines"),
     ("Incidents", "warroom.ui.widgets.incidents", "IncidentList"),
     ("Roster", "warroom.ui.widgets.roster", "RosterList"),
     ("Checklist", "warroom.ui.widgets.checklist", "ChecklistPane"),
@@ -56,6 +57,8 @@ DIALOGS: tuple[tuple[str, str], ...] = (
     ("warroom.ui.screens.pickers", "StatusPicker"),
     ("warroom.ui.screens.pickers", "AssignRoleScreen"),
     ("warroom.ui.screens.pickers", "TextPrompt"),
+    ("warroom.ui.screens.confirm", "ConfirmChange"),
+    ("warroom.ui.screens.paste", "PasteScreen"),
     ("warroom.ui.screens.entry", "EntryScreen"),
     ("warroom.ui.screens.entry", "RoleHistoryScreen"),
     ("warroom.ui.screens.comms", "ChannelPicker"),
@@ -144,19 +147,27 @@ def key_problem(key: str) -> str | None:
     if not key:
         return "an empty key"
     if len(key) == 1:
-        return None if key.isprintable() and not key.isspace() else f"{key!r} is not a key"
+        typable = key.isprintable() and not key.isspace() and (key.isascii() or key.isalpha())
+        return None if typable else f"{key!r} is not a key a keyboard can send"
     *modifiers, name = key.split("+")
     unknown = [m for m in modifiers if m not in MODIFIERS]
     if unknown:
         return f"{key!r}: {unknown[0]!r} is not a modifier (use {', '.join(sorted(MODIFIERS))})"
-    if len(name) == 1 or name in _NAMED_KEYS or _FUNCTION_KEY.match(name) or key_to_character(name) is not None:
+    if len(name) == 1 or name in _NAMED_KEYS or _FUNCTION_KEY.match(name):
         return None
-    return f"{key!r} is not a key Textual knows"
+    character = key_to_character(name)
+    # Textual names any Unicode character ("banana" is 🍌), but a keyboard only sends
+    # punctuation and letters: a key nobody can press would leave its action without one.
+    if character is not None and (character.isascii() and character.isprintable() or character.isalpha()):
+        return None
+    return f"{key!r} is not a key a keyboard can send"
 
 
 def keys_problem(keys: object) -> str | None:
     """Why a keymap value (comma-separated keys) cannot be used, or None."""
-    if not isinstance(keys, str) or not keys.strip():
+    if not isinstance(keys, str):
+        return f"not a key ({type(keys).__name__}); write it in quotes, e.g. \"ctrl+d\""
+    if not keys.strip():
         return "no key given"
     for key in keys.split(","):
         if (problem := key_problem(key)) is not None:
@@ -239,10 +250,17 @@ def unknown_ids(keymap: Mapping[str, str]) -> list[str]:
 def clashes(keymap: Mapping[str, str]) -> list[str]:
     """Keys that, after the keymap, would do two things in the same pane (the later one would
     be dropped by Textual). Different panes may share keys: the focused one wins, by design."""
+    return clashing(keymap)[0]
+
+
+def clashing(keymap: Mapping[str, str]) -> tuple[list[str], set[str]]:
+    """(one line per clash, the keymap ids involved): those entries are not applied, so
+    every action keeps a key of its own."""
     from textual.keys import _normalize_key_list
 
     normalised = {i: _normalize_key_list(k) for i, k in keymap.items()}
     found: list[str] = []
+    involved: set[str] = set()
     for cls in _classes(_all_pairs()):
         by_key: dict[str, list[str]] = {}
         for binding in own_bindings(cls):
@@ -255,8 +273,9 @@ def clashes(keymap: Mapping[str, str]) -> list[str]:
                     ids.append(binding.id)
         for key, ids in by_key.items():
             if len(ids) > 1 and any(i in keymap for i in ids):
-                found.append(f"{display_key(key)} is bound to both {' and '.join(ids)} ({cls.__name__})")
-    return found
+                found.append(f"{display_key(key)} is bound to both {' and '.join(ids)} ({cls.__name__}); left as before")
+                involved.update(i for i in ids if i in keymap)
+    return found, involved
 
 
 def install_keymap(app: App, keymap: Mapping[str, object]) -> None:
@@ -277,7 +296,16 @@ def install_keymap(app: App, keymap: Mapping[str, object]) -> None:
     def check() -> None:
         found = list(problems)
         found += [f"{binding_id}: no binding has this id" for binding_id in unknown_ids(usable)]
-        found += clashes(usable)
+        clash_lines, clashing_ids = clashing(usable)
+        found += clash_lines
+        if clashing_ids:
+            # Two actions on one key: Textual would silently drop one. Keep both on their
+            # own keys instead (the entries that clash are not applied).
+            kept = {i: k for i, k in usable.items() if i not in clashing_ids}
+            try:
+                app.call_from_thread(app.set_keymap, kept)
+            except RuntimeError:
+                return
         if not found:
             return
         message = (

@@ -9,6 +9,7 @@ from warroom.ui.handlers.checklist import ChecklistHandlers
 from warroom.ui.handlers.comms import CommsHandlers
 from warroom.ui.handlers.delivery import DeliveryHandlers
 from warroom.ui.handlers.followup import FollowUpHandlers
+from warroom.ui.handlers.guards import GuardHandlers
 from warroom.ui.handlers.incident import IncidentHandlers
 from warroom.ui.handlers.situation import SituationHandlers
 from warroom.ui.handlers.layout import LayoutHandlers
@@ -20,6 +21,7 @@ __all__ = [
     "CommsHandlers",
     "DeliveryHandlers",
     "FollowUpHandlers",
+    "GuardHandlers",
     "IncidentHandlers",
     "LayoutHandlers",
     "SituationHandlers",

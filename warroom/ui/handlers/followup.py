@@ -51,7 +51,10 @@ class FollowUpHandlers:
                 self._incident_getter(incident_id),
                 lambda: self.desk.metrics(incident_id),
                 self.desk.report,
-                lambda milestone, text, done: self.apply(lambda: self.desk.set_milestone(incident_id, milestone, text), done=done),
+                # HH:MM is read in the zone the timeline shows; a refusal keeps the prompt open.
+                lambda milestone, text, done, refused=None: self.apply(
+                    lambda: self.desk.set_milestone(incident_id, milestone, text, self.display_zone()), done=done, failed=refused
+                ),
             )
         )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from warroom.domain import changes
 from warroom.domain.commands import DomainError
 from warroom.domain.models import allowed_transitions
 from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
@@ -15,29 +18,30 @@ class IncidentHandlers:
     """Mixed into ``WarRoomApp``."""
 
     def action_declare(self) -> None:
-        def declared(request: DeclareRequest | None) -> None:
-            if request is None:
-                return
-            try:
-                events = self.desk.declare(
+        """The dialog stays open until the incident is saved; Enter shows what will be
+        declared and a second Enter declares it."""
+
+        def submit(request: DeclareRequest, saved, refused) -> None:
+            def decide():
+                return self.desk.declare(
                     title=request.title,
                     severity=request.severity,
                     commander=request.commander,
                     impact=request.impact,
                     incident_type=request.incident_type,
                 )
-            except DomainError as exc:
-                self.notify(str(exc), severity="warning")
-                return
 
-            def show_new() -> None:
+            def show_new(events) -> None:
+                saved()
                 self.select_incident(events[0].incident_id)
                 self.notify(f"Declared {request.severity.value}: {request.title}", severity="information")
                 self.action_focus_scribe()
 
-            self.save(events, done=show_new)
+            summary = changes.declaration(request.title, request.severity, request.commander or self.workspace.actor)
+            self.confirm_change(summary, decide, done=show_new, failed=refused)
 
-        self.push_screen(DeclareScreen(self.workspace.actor, self.desk.library.incident_types if self.loaded else {}), declared)
+        types = self.desk.library.incident_types if self.loaded else {}
+        self.push_screen(DeclareScreen(self.workspace.actor, types, submit=submit))
 
     def on_incident_list_selected(self, message: IncidentList.Selected) -> None:
         self.select_incident(message.incident_id)
@@ -49,7 +53,8 @@ class IncidentHandlers:
 
         def chosen(severity) -> None:
             if severity is not None:
-                self.apply(lambda: self.desk.update(incident.id, severity=severity))
+                summary = changes.severity_change(self.desk.get(incident.id), severity)
+                self.confirm_change(summary, lambda: self.desk.update(incident.id, severity=severity))
 
         self.push_screen(SeverityPicker(incident.severity), chosen)
 
@@ -60,7 +65,9 @@ class IncidentHandlers:
 
         def chosen(status) -> None:
             if status is not None:
-                self.apply(lambda: self.desk.update(incident.id, status=status), done=lambda: self._offer_to_restore(incident.id))
+                summary = changes.status_change(self.desk.get(incident.id), status)
+                decide = lambda: self.desk.update(incident.id, status=status)  # noqa: E731
+                self.confirm_change(summary, decide, done=lambda _e: self._offer_to_restore(incident.id))
 
         self.push_screen(StatusPicker(incident.status, allowed_transitions(incident.status)), chosen)
 
@@ -82,46 +89,51 @@ class IncidentHandlers:
         if incident is None:
             return
 
-        def chosen(result: tuple[str, str] | None) -> None:
-            if result is None:
-                return
-            role_name, person = result
-            # Handing IC over opens the situation brief, ready to copy for the new IC.
-            assign = lambda: self.apply(  # noqa: E731
-                lambda: self.desk.assign(incident.id, role_name, person),
-                done=lambda: self.offer_handover_brief(incident.id, role_name, person),
-            )
+        def submit(value, saved, refused) -> None:  # the dialog stays open until it is saved
+            role_name, person = value
+            decide = lambda: self.desk.assign(incident.id, role_name, person)  # noqa: E731
+
+            def assign(warning: str | None = None) -> None:
+                summary = changes.role_change(self.desk.get(incident.id), role_name, person)
+                if warning:
+                    summary = replace(summary, warnings=[*summary.warnings, warning])
+
+                def done(_events) -> None:
+                    saved()
+                    # Handing IC over opens the situation brief, ready to copy for the new IC.
+                    self.offer_handover_brief(incident.id, role_name, person)
+
+                self.confirm_change(summary, decide, done=done, failed=refused)
+
             if self.sync_engine is None or not _is_commander(role_name) or not person:
                 assign()
                 return
+            try:
+                refusal = self.authority_refusal(decide())
+            except DomainError as exc:
+                refusal = str(exc)
+            if refusal is not None:
+                self.show_refusal(refusal)
+                refused(refusal)
+                return
             # Only the IC may hand the role on: a name no token belongs to would lock the
-            # incident for everyone but admins. Ask the server (in a worker) before assigning.
+            # incident for everyone but admins. Ask the server (in a worker) first; the
+            # confirmation then says so.
             self.run_worker(
                 lambda: self._check_commander(person, assign), thread=True, group="check-ic", name="check the IC's name"
             )
 
-        self.push_screen(AssignRoleScreen(incident.roles, role), chosen)
+        self.push_screen(AssignRoleScreen(incident.roles, role, submit=submit))
 
     def _check_commander(self, person: str, assign) -> None:
-        """Thread: warn and ask when the sync server knows no user ``person``."""
+        """Thread: a warning for the confirmation when the sync server knows no user ``person``."""
         from warroom.sync.people import check_person, known_users
 
         try:
             warning = check_person(person, known_users(self.workspace, client=self.sync_engine.client.clone()))
         except Exception:
             warning = None  # nothing to check against: assign as asked
-        self.call_from_thread(self._confirm_commander, person, warning, assign)
-
-    def _confirm_commander(self, person: str, warning: str | None, assign) -> None:
-        if warning is None:
-            assign()
-            return
-        from warroom.ui.screens.comms import ConfirmScreen
-
-        self.push_screen(
-            ConfirmScreen(f"Warning: {warning}. Make {person!r} the incident commander anyway?"),
-            lambda yes: assign() if yes else None,
-        )
+        self.call_from_thread(assign, f"Warning: {warning}" if warning else None)
 
     def on_roster_list_assign_requested(self, message: RosterList.AssignRequested) -> None:
         self.action_assign_role(message.role)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from warroom.ui.messages import EventsArrived, SyncStatusChanged
 from warroom.ui.widgets.header import HeaderBar
+from warroom.ui.widgets.notices import NoticeBar
 
 
 class SyncHandlers:
@@ -33,6 +34,7 @@ class SyncHandlers:
             label = f"offline since {status.since:%H:%M}Z" + label[len("offline"):]
         header.sync_label = label
         header.sync_ok = status.online and not status.rejected and not status.warning
+        self.sync_admin = status.admin
         if status.warning:
             self.notify(status.warning, title="Sync", severity="error", timeout=30)
         if status.rejected != self._rejected_count:
@@ -40,12 +42,13 @@ class SyncHandlers:
             self.run_worker(self._exclude_rejected, thread=True, group="sync-rejections", name="leave out refused events")
         if status.last_rejection and status.last_rejection != self._last_rejection:
             self._last_rejection = status.last_rejection
-            self.notify(
+            # Above the panes for 30 s: a toast would cover dialogs and the timeline that long.
+            self.query_one(NoticeBar).show_notice(
+                "server-refused",
                 f"The server refused a change: {status.last_rejection}. It stays saved here "
                 "and is shown as rejected; nothing was dropped.",
-                title="Sync",
-                severity="error",
-                timeout=30,
+                error=True,
+                seconds=30,
             )
 
     def _exclude_rejected(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
+from warroom.domain import changes
 from warroom.ui.keymap import key_for
 from warroom.ui.screens.entry import EntryScreen
 from warroom.ui.screens.pickers import TextPrompt
@@ -16,20 +17,7 @@ from warroom.ui.widgets.timeline import TimelineView, describe_entry, entry_labe
 class TimelineHandlers:
     """Mixed into ``WarRoomApp``."""
 
-    # --- the scribe box --------------------------------------------------------------------
-
-    def on_scribe_input_entry_submitted(self, message: ScribeInput.EntrySubmitted) -> None:
-        scribe = self.query_one(ScribeInput)
-        incident = self.require_incident()
-        if incident is None:
-            scribe.mark_failed("no incident selected")
-            return
-        # The box is cleared only once the entry is on disk; otherwise it keeps the text.
-        self.apply(
-            lambda: self.desk.log_line(incident.id, message.text),
-            done=lambda: scribe.mark_saved(message.text),
-            failed=scribe.mark_failed,
-        )
+    # --- the scribe box (its queue is ScribeDesk's, wired in GuardHandlers) -----------------
 
     def on_scribe_input_left(self, _message: ScribeInput.Left) -> None:
         self.query_one(TimelineView).focus()
@@ -41,7 +29,7 @@ class TimelineHandlers:
         if message.entry is None:
             detail.update("")
         else:
-            detail.update(describe_entry(message.entry, local_time=message.timeline.local_time))
+            detail.update(describe_entry(message.entry, local_time=message.timeline.local_time, local_zone=message.timeline.zone))
 
     def on_timeline_view_details_requested(self, message: TimelineView.DetailsRequested) -> None:
         incident = self.current
@@ -74,29 +62,34 @@ class TimelineHandlers:
         incident_id = self._editable(message)
         if incident_id is None:
             return
+        entry = message.entry
 
-        def amended(text: str | None) -> None:
-            if text is not None:
-                self.apply(lambda: self.desk.amend(incident_id, message.entry.id, text))
+        def submit(text, saved, refused) -> None:  # the prompt stays open until it is saved
+            decide = lambda: self.desk.amend(incident_id, entry.id, text)  # noqa: E731
+            self.confirm_change(changes.amendment(entry, text), decide, done=lambda _e: saved(), failed=refused)
 
-        self.push_screen(TextPrompt("Amend entry (the original is kept)", value=message.entry.text, context=entry_label(message.entry)), amended)
+        self.push_screen(
+            TextPrompt("Amend entry (the original is kept)", value=entry.text, context=entry_label(entry), submit=submit)
+        )
 
     def on_timeline_view_redact_requested(self, message: TimelineView.RedactRequested) -> None:
         incident_id = self._editable(message)
         if incident_id is None:
             return
+        entry = message.entry
 
-        def redacted(reason: str | None) -> None:
-            if reason is not None:
-                self.apply(lambda: self.desk.redact(incident_id, message.entry.id, reason))
+        def submit(reason, saved, refused) -> None:
+            decide = lambda: self.desk.redact(incident_id, entry.id, reason)  # noqa: E731
+            self.confirm_change(changes.redaction(entry, reason), decide, done=lambda _e: saved(), failed=refused)
 
         prompt = TextPrompt(
             "Redact entry: why?",
             placeholder="e.g. contained a customer email address",
-            hint="The text is hidden; the entry and its history remain · Enter redacts",
-            context=entry_label(message.entry),
+            hint="The text is hidden; the entry and its history remain · Enter, then confirm",
+            context=entry_label(entry),
+            submit=submit,
         )
-        self.push_screen(prompt, redacted)
+        self.push_screen(prompt)
 
     # --- search ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -23,7 +24,9 @@ class DeclareRequest:
 
 
 class DeclareScreen(Dialog[DeclareRequest | None]):
-    """The declare dialog. Enter in any field declares; Escape cancels.
+    """The declare dialog. Enter in any field declares (after a confirmation the app shows);
+    Escape cancels. With ``submit``, the dialog stays open until the incident is saved, and a
+    refusal is shown in it with everything typed kept.
 
     | Key | Action |
     | --- | --- |
@@ -51,11 +54,18 @@ class DeclareScreen(Dialog[DeclareRequest | None]):
     }
     """
 
-    def __init__(self, default_commander: str, incident_types: dict | None = None) -> None:
+    def __init__(
+        self,
+        default_commander: str,
+        incident_types: dict | None = None,
+        *,
+        submit: Callable[[DeclareRequest, Callable[[], None], Callable[[str], None]], None] | None = None,
+    ) -> None:
         super().__init__()
         self._default_commander = default_commander
         self._types = incident_types or {}
         self._matrix_used = False
+        self._submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -88,7 +98,7 @@ class DeclareScreen(Dialog[DeclareRequest | None]):
             with Horizontal(id="buttons"):
                 yield Button("Declare", variant="error", id="declare", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-            yield Label("Enter declares · Tab moves · Esc cancels", classes="hint")
+            yield Label("Enter declares · Tab moves · Esc cancels", classes="hint", id="hint")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "type":
@@ -128,7 +138,20 @@ class DeclareScreen(Dialog[DeclareRequest | None]):
         impact = self.query_one("#impact-text", Input).value.strip()
         chosen_type = self.query_one("#type", Select).value
         incident_type = chosen_type if isinstance(chosen_type, str) else None
-        self.dismiss(DeclareRequest(title, severity, commander, impact, incident_type))
+        request = DeclareRequest(title, severity, commander, impact, incident_type)
+        if self._submit is None:
+            self.dismiss(request)
+        else:
+            from warroom.ui.screens.pickers import close_if_open
+
+            self._submit(request, lambda: close_if_open(self, request), self.refused)
+
+    def refused(self, reason: str) -> None:
+        """The declaration was not saved: say why here, keep every field as typed."""
+        if self.is_attached:
+            hint = self.query_one("#hint", Label)
+            hint.update(f"Not declared: {reason}")
+            hint.add_class("refused")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

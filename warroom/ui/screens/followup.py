@@ -335,19 +335,23 @@ class MetricsScreen(Screen[None]):
         milestone = Milestone(event.option.id)
         current = self._get_incident().milestones.get(milestone)
 
-        def chosen(text: str | None) -> None:
-            if text:
-                self._set_milestone(milestone, text, self.refresh_metrics)
+        def submit(text: str, saved, refused) -> None:
+            # The prompt stays open until the time is accepted: a refusal keeps the text.
+            def done() -> None:
+                saved()
+                self.refresh_metrics()
+
+            self._set_milestone(milestone, text, done, refused)
 
         self.app.push_screen(
             TextPrompt(
                 f"When was it {milestone.value}?",
-                value=f"{current:%Y-%m-%d %H:%M}" if current else "",
-                placeholder="HH:MM (UTC today) or 2026-03-30 14:32",
-                hint="UTC · Enter sets it (checked against the other milestones)",
+                value=f"{current:%Y-%m-%d %H:%M}Z" if current else "",
+                placeholder="HH:MM (today) or 2026-03-30 14:32",
+                hint="HH:MM is read in the zone the timeline shows · Enter sets it (checked against the other milestones)",
                 max_length=40,
+                submit=submit,
             ),
-            chosen,
         )
 
 

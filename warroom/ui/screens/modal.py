@@ -29,5 +29,6 @@ class Dialog(ModalScreen[ResultType]):
         }
         & Label.hint { color: $text-muted; }
         & Label.context { text-style: italic; }
+        & Label.refused { color: $error; text-style: bold; }
     }
     """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -11,8 +13,13 @@ from textual.widgets.option_list import Option
 from rich.text import Text
 
 from warroom.domain.models import CORE_ROLES, Severity, Status
+from warroom.ui.screens.confirm import TypingGuard
 from warroom.ui.screens.modal import Dialog, ResultType
 from warroom.ui.styles import severity_badge, status_text
+
+Submit = Callable[[object, Callable[[], None], Callable[[str], None]], None]
+"""``submit(value, saved, refused)``: a dialog that is given one stays open until ``saved()``
+is called (then closes with the value) or shows ``refused(reason)`` and keeps what was typed."""
 
 
 class Picker(Dialog[ResultType]):
@@ -25,8 +32,10 @@ class Picker(Dialog[ResultType]):
     """
 
 
-class SeverityPicker(Picker[Severity | None]):
-    """Choose a severity: arrows + Enter, or press 1-4."""
+class SeverityPicker(TypingGuard, Picker[Severity | None]):
+    """Choose a severity: arrows + Enter, or press 1-4 (then confirm the change)."""
+
+    GUARD_ACCEPTS = "1234"
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="severity.cancel"),
@@ -48,7 +57,7 @@ class SeverityPicker(Picker[Severity | None]):
                     label.append("  (current)", style="dim")
                 options.append(Option(label, id=severity.value))
             yield OptionList(*options)
-            yield Label("1-4 or Enter chooses · Esc cancels", classes="hint")
+            yield Label("1-4 or Enter chooses (you confirm next) · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = self._current.rank - 1
@@ -60,7 +69,7 @@ class SeverityPicker(Picker[Severity | None]):
         self.dismiss(Severity(f"SEV{number}"))
 
 
-class StatusPicker(Picker[Status | None]):
+class StatusPicker(TypingGuard, Picker[Status | None]):
     """Choose the next status among the allowed transitions."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="status.cancel")]
@@ -80,7 +89,7 @@ class StatusPicker(Picker[Status | None]):
                     label.append("  (reopen)", style="dim")
                 options.append(Option(label, id=status.value))
             yield OptionList(*options)
-            yield Label("Enter chooses · Esc cancels", classes="hint")
+            yield Label("Enter chooses (you confirm next) · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         # Highlight the natural next step of the lifecycle.
@@ -93,15 +102,17 @@ class StatusPicker(Picker[Status | None]):
         self.dismiss(Status(event.option.id))
 
 
-class AssignRoleScreen(Picker[tuple[str, str] | None]):
-    """Pick a role (or type a custom one) and the person taking it."""
+class AssignRoleScreen(TypingGuard, Picker[tuple[str, str] | None]):
+    """Pick a role (or type a custom one) and the person taking it. With ``submit``, it stays
+    open (keeping what was typed) until the change is saved."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="assign.cancel")]
 
-    def __init__(self, roles: dict[str, str | None], role: str | None = None) -> None:
+    def __init__(self, roles: dict[str, str | None], role: str | None = None, *, submit: Submit | None = None) -> None:
         super().__init__()
         self._roles = roles
         self._role = role
+        self._submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -115,7 +126,7 @@ class AssignRoleScreen(Picker[tuple[str, str] | None]):
             yield OptionList(*options, id="roles")
             yield Input(placeholder="…or type another role name", id="custom-role", max_length=40)
             yield Input(placeholder="Who takes it? (name)", id="person", max_length=64)
-            yield Label("Pick a role, Enter; type the name, Enter · Esc cancels", classes="hint")
+            yield Label("Pick a role, Enter; type the name, Enter · Esc cancels", classes="hint", id="hint")
 
     def on_mount(self) -> None:
         roles = self.query_one("#roles", OptionList)
@@ -145,14 +156,17 @@ class AssignRoleScreen(Picker[tuple[str, str] | None]):
             return
         role = self._chosen_role()
         person = self.query_one("#person", Input).value.strip()
-        if role and person:
+        if not (role and person):
+            self.notify("Choose a role and type a name.", severity="warning")
+        elif self._submit is None:
             self.dismiss((role, person))
         else:
-            self.notify("Choose a role and type a name.", severity="warning")
+            self._submit((role, person), lambda: close_if_open(self, (role, person)), lambda reason: _show_refusal(self, reason))
 
 
 class TextPrompt(Dialog[str | None]):
-    """One line of text: amend an entry, give a redaction reason, tell us your name."""
+    """One line of text: amend an entry, give a redaction reason, tell us your name. With
+    ``submit``, it stays open (keeping the text) until the change is saved."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel")]
 
@@ -165,6 +179,7 @@ class TextPrompt(Dialog[str | None]):
         hint: str = "Enter saves · Esc cancels",
         max_length: int = 4000,
         context: str = "",
+        submit: Submit | None = None,
     ) -> None:
         super().__init__()
         self._title = title
@@ -174,6 +189,7 @@ class TextPrompt(Dialog[str | None]):
         self._placeholder = placeholder
         self._hint = hint
         self._max_length = max_length
+        self._submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -181,12 +197,33 @@ class TextPrompt(Dialog[str | None]):
             if self._about:
                 yield Label(self._about, classes="context", markup=False)
             yield Input(value=self._value, placeholder=self._placeholder, max_length=self._max_length)
-            yield Label(self._hint, classes="hint")
+            yield Label(self._hint, classes="hint", id="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
-        if text:
+        if not text:
+            self.notify("Type something first, or press Esc.", severity="warning")
+        elif self._submit is None:
             self.dismiss(text)
         else:
-            self.notify("Type something first, or press Esc.", severity="warning")
+            self._submit(text, lambda: close_if_open(self, text), lambda reason: _show_refusal(self, reason))
+
+
+def close_if_open(screen: Dialog, value: object) -> None:
+    """Close a dialog once its change is saved, unless the person already closed it (Esc
+    while the save was on its way): the change is saved either way."""
+    if screen.is_attached and screen.app.screen is screen:
+        screen.dismiss(value)
+
+
+def _show_refusal(screen: Dialog, reason: str) -> None:
+    """Keep the dialog and what was typed; say why it was not saved where the hint was."""
+    if not screen.is_attached:
+        return
+    hint = screen.query_one("#hint", Label)
+    hint.update(f"Not saved: {reason}")
+    hint.set_class(True, "refused")
+    inputs = screen.query(Input)
+    if inputs:
+        inputs.last().focus()

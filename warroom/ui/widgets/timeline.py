@@ -12,7 +12,7 @@ one row, cut with … .
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 from rich.segment import Segment
 from rich.style import Style
@@ -94,6 +94,9 @@ class TimelineView(ScrollView, can_focus=True):
     """Index of the selected entry (-1: empty timeline)."""
     local_time: reactive[bool] = reactive(False)
     """Show times in the machine's local zone instead of UTC."""
+    zone: tzinfo | None = None
+    """The local zone (set by the app, so the scribe reads typed times in the same zone);
+    None: the system's, as ``datetime.astimezone()`` knows it."""
 
     class _Posted(Message):
         def __init__(self, timeline: TimelineView) -> None:
@@ -148,6 +151,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._show_date = False
         self._cursor_strips: list[Strip] = []
         """The rows of the entry under the cursor (one or more), for the current width."""
+        self._pending: list[tuple[datetime, str, str, str]] = []
+        """Lines being saved (time, kind, author, text), drawn after the entries."""
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -189,6 +194,22 @@ class TimelineView(ScrollView, can_focus=True):
         self.post_message(self.CursorMoved(self, self.selected))
 
     @property
+    def pending(self) -> list[tuple[datetime, str, str, str]]:
+        return self._pending
+
+    def set_pending(self, rows: list[tuple[datetime, str, str, str]]) -> None:
+        """Lines typed but not yet on disk: shown after the entries as *saving* until they
+        arrive as entries (``show``)."""
+        if rows == self._pending:
+            return
+        following = self.cursor >= self._known_count - 1
+        self._pending = rows
+        self.virtual_size = Size(0, len(self._entries) + self._extra_rows() + len(rows))
+        if following:
+            self.call_after_refresh(self.scroll_to_region_of_cursor)
+        self.refresh()
+
+    @property
     def filter(self) -> TimelineFilter:
         return self._filter
 
@@ -212,7 +233,7 @@ class TimelineView(ScrollView, can_focus=True):
     def _set_virtual_size(self) -> None:
         width = self.scrollable_content_region.width
         self._cursor_strips = self._render_cursor(width) if self.selected is not None and width > 0 else []
-        self.virtual_size = Size(0, len(self._entries) + self._extra_rows())
+        self.virtual_size = Size(0, len(self._entries) + self._extra_rows() + len(self._pending))
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
         following = self.cursor == len(self._entries) - 1
         if self._extra_rows() and (following or top <= self.cursor < top + height):
@@ -266,6 +287,9 @@ class TimelineView(ScrollView, can_focus=True):
                 return strip.apply_style(cursor_style).apply_offsets(0, self.cursor)
         index = self._entry_at_row(row)
         if index >= len(self._entries):
+            pending = index - len(self._entries)
+            if pending < len(self._pending):
+                return self._render_pending(self._pending[pending], width).apply_offsets(0, index)
             return Strip.blank(width, self.rich_style)
         key = ("line", index)
         strip = self._cache.get(key)
@@ -279,7 +303,7 @@ class TimelineView(ScrollView, can_focus=True):
         return strip.apply_offsets(0, index)
 
     def _time_text(self, at: datetime) -> str:
-        shown = at.astimezone() if self.local_time else at.astimezone(timezone.utc)
+        shown = at.astimezone(self.zone) if self.local_time else at.astimezone(timezone.utc)
         return f"{shown:%m-%d %H:%M}" if self._show_date else f"{shown:%H:%M:%S}"
 
     def _render_cursor(self, width: int) -> list[Strip]:
@@ -348,6 +372,23 @@ class TimelineView(ScrollView, can_focus=True):
     def _render_entry(self, index: int, width: int) -> Strip:
         return self._to_strip(self._entry_line(index, width), width, index)
 
+    def _render_pending(self, row: tuple[datetime, str, str, str], width: int) -> Strip:
+        at, _kind, actor, text = row
+        style = self.get_component_rich_style("timeline--meta")
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(self._time_text(at) + "  ", style=self.get_component_rich_style("timeline--time"))
+        line.append("⋯ ", style=style)
+        actor_width = 12 if width >= 70 else 8
+        if width >= 70:
+            line.append(f"{'saving…':<12}", style=style)
+        actor = safe_name(actor)
+        actor = actor if len(actor) <= actor_width else actor[: actor_width - 1] + "…"
+        line.append(f"{actor:<{actor_width}} ", style=self.get_component_rich_style("timeline--actor"))
+        line.append(safe_line(text), style=style)
+        if width < 70:
+            line.append(" (saving…)", style=style)
+        return self._to_strip(line, width, -1)
+
     # --- actions ---------------------------------------------------------------------------
 
     def _move_to(self, index: int) -> None:
@@ -362,6 +403,9 @@ class TimelineView(ScrollView, can_focus=True):
         top = self.scroll_offset.y
         height = self.scrollable_content_region.height
         last = self.cursor + min(self._extra_rows(), max(0, height - 1))
+        if self._pending and self.cursor >= len(self._entries) - 1:
+            # On the last entry, the lines still being saved below it are kept in view too.
+            last = max(last, min(self.cursor + height - 1, len(self._entries) + self._extra_rows() + len(self._pending) - 1))
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
         elif last >= top + height:
@@ -412,15 +456,15 @@ class TimelineView(ScrollView, can_focus=True):
             self.cursor = index
 
 
-def describe_entry(entry: TimelineEntry, *, local_time: bool = False) -> Text:
+def describe_entry(entry: TimelineEntry, *, local_time: bool = False, local_zone: tzinfo | None = None) -> Text:
     """The detail line under the timeline: full text plus who, when and history."""
-    at = entry.at.astimezone() if local_time else entry.at
-    zone = "" if local_time else "Z"
+    at = entry.at.astimezone(local_zone) if local_time else entry.at
+    zone = f" {at.tzname()}" if local_time and at.tzname() else ("" if local_time else "Z")
     text = Text()
     text.append(f"{at:%Y-%m-%d %H:%M:%S}{zone} ", style="bold")
     text.append(f"{entry.kind.value} by {safe_name(entry.actor)}", style="italic")
     if entry.backdated:
-        logged = entry.logged_at.astimezone() if local_time else entry.logged_at
+        logged = entry.logged_at.astimezone(local_zone) if local_time else entry.logged_at
         text.append(f" · backdated, logged {logged:%H:%M:%S}{zone}", style="dim")
     if entry.amended:
         text.append(f" · {len(entry.revisions) - 1} revision(s), enter for history", style="dim")
