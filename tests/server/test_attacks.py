@@ -67,10 +67,13 @@ class Person:
         )
         return env
 
-    def run(self, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    def run(self, *argv: str, stdin: str | None = None, server_known: bool = True) -> subprocess.CompletedProcess:
+        """``server_known=False``: as on a machine where this person never configured the
+        server (the CLI then writes locally without knowing the server's rules)."""
+        env = self.env if server_known else {k: v for k, v in self.env.items() if k not in ("WARROOM_SERVER", "WARROOM_TOKEN")}
         return subprocess.run(
             [sys.executable, "-m", "warroom", *argv],
-            env=self.env,
+            env=env,
             input=stdin or "",
             capture_output=True,
             text=True,
@@ -453,9 +456,10 @@ def test_look_alike_role_names_never_make_a_second_commander(team):
     for role in ("Incident Commander\u200b", "Incident C\u043emmander", "\u0406\u0421", "Ｉｎｃｉｄｅｎｔ Ｃｏｍｍａｎｄｅｒ\u2060"):
         result = bob.run("assign", incident[-8:], role, "bob")
         assert result.returncode == 1, (role, result.stdout, result.stderr)
-    # Full-width letters are only another spelling: NFKC makes them the real role, IC-only.
+    # Full-width letters are only another spelling: NFKC makes them the real role, IC-only
+    # (refused by bob's own CLI, which knows who the IC is, before anything is written).
     result = bob.run("assign", incident[-8:], "Ｉｎｃｉｄｅｎｔ Ｃｏｍｍａｎｄｅｒ", "bob")
-    assert "rejected" in result.stderr
+    assert result.returncode == 1 and "only the incident commander (alice)" in result.stderr
     factory = bob.factory()
     crafted = [
         factory.make(incident, RoleAssigned(role="Incident Commander\u200b", person="bob")),
@@ -479,8 +483,16 @@ def test_the_cli_shows_what_the_server_refused_as_refused(team):
     alice, bob = team["alice"], team["bob"]
     incident = declare(alice)
     bob.ok("sync")
+    # bob's CLI knows the rule and the IC: refused before anything is written.
+    journal = bob.journal(incident).read_bytes()
     result = bob.run("set", incident[-8:], "--status", "resolved")
-    assert result.returncode == 0 and "rejected" in result.stderr and "only the incident commander" in result.stderr
+    assert result.returncode == 1 and "only the incident commander" in result.stderr and "nothing was written" in result.stderr
+    assert bob.journal(incident).read_bytes() == journal
+    # Written where the server was not configured, it is refused by the server at the next
+    # sync, and shown as refused, not as resolved.
+    assert bob.run("set", incident[-8:], "--status", "resolved", server_known=False).returncode == 0
+    synced = bob.run("sync")
+    assert "rejected" in synced.stderr + synced.stdout and "only the incident commander" in synced.stderr + synced.stdout
     assert "investigating" in bob.ok("list")
     # An IC typo warns, and without a terminal to ask on, assigns nothing.
     typo = alice.run("assign", incident[-8:], "ic", "Bob")

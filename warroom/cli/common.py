@@ -183,3 +183,86 @@ def parse_status(text: str) -> Status:
         return Status.parse(text)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+
+
+# --- times people type and rules people must see applied (--tz, the IC-only changes) ----------
+
+
+def add_time_zone_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tz",
+        default="UTC",
+        help="time zone of --at when it has no offset: UTC (default), local, or a name such as Europe/Paris",
+    )
+
+
+def zone(name: str):
+    """``--tz``: UTC, ``local`` (this machine's zone) or an IANA name such as Asia/Tokyo."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from warroom.domain.scribe import UTC
+
+    cleaned = name.strip()
+    if cleaned.upper() in ("UTC", "Z"):
+        return UTC
+    if cleaned.lower() == "local":
+        from warroom.store.localzone import local_zone
+
+        return local_zone()
+    try:
+        return ZoneInfo(cleaned)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"unknown time zone {name!r}: use UTC, local, or a name such as Europe/Paris") from None
+
+
+def when(desk: Desk, text: str, tz: str):
+    """``--at`` read in ``--tz``; a bare HH:MM that lands on another day or more than 12 h
+    back is asked about (on a terminal) or refused (in a script), never applied silently."""
+    from warroom.domain.scribe import backdate_question, is_clock_time
+
+    where = zone(tz)
+    at = desk.when(text, where)
+    question = backdate_question(text.strip(), at, desk.now(), where) if is_clock_time(text) else None
+    if question is None:
+        return at
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        print(f"warroom: {question}. Log it then? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() in ("y", "yes"):
+            return at
+        raise CliError("not logged")
+    raise CliError(f"{question}; give the date to be sure, e.g. --at {at.astimezone(where):%Y-%m-%dT%H:%M} --tz {tz}")
+
+
+def echo_time(desk: Desk, at, tz: str) -> None:
+    """The time as understood, in the zone given and in UTC, on stderr."""
+    from warroom.domain.scribe import describe_time
+
+    print(f"warroom: at {describe_time(at, zone(tz), desk.now())}", file=sys.stderr)
+
+
+def refuse_what_the_server_would(desk: Desk, args: argparse.Namespace, events: list[Event]) -> None:
+    """With a server configured, a change only the IC may make is refused here, before it
+    is written, unless the server says we are an admin."""
+    from warroom.store.sync_state import SyncConfigError, resolve_server
+
+    reason = desk.refusal(events)
+    if reason is None:
+        return
+    try:
+        server = resolve_server(getattr(args, "server", None))
+    except SyncConfigError:
+        server = None
+    if server is None or _server_says_admin(server):
+        return  # local only (nobody will refuse it), or an admin
+    raise CliError(f"{reason} (nothing was written)")
+
+
+def _server_says_admin(server: str) -> bool:
+    try:
+        from warroom.store.sync_state import resolve_token
+        from warroom.sync.client import SyncClient
+
+        with SyncClient(server, resolve_token(), timeout=3.0, connect_timeout=2.0) as client:
+            return bool(client.whoami().admin)
+    except Exception:  # offline or not allowed: we cannot know, so we are not an admin
+        return False

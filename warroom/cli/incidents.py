@@ -11,12 +11,16 @@ from warroom.cli.common import (
     EXIT_OK,
     CliError,
     add_common_options,
+    add_time_zone_option,
     after_write,
     confirm_commander,
+    echo_time,
     open_desk,
     parse_severity,
     parse_status,
     record,
+    refuse_what_the_server_would,
+    when,
 )
 
 
@@ -33,14 +37,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     declare.add_argument("--summary", default="")
     declare.add_argument("--impact", default="")
     declare.add_argument("--type", dest="incident_type", help="incident type, e.g. payments")
-    declare.add_argument("--at", help="when it was declared, for an incident written up afterwards: HH:MM (UTC today) or ISO 8601")
+    declare.add_argument("--at", help="when it was declared, for an incident written up afterwards: HH:MM (today, in --tz) or ISO 8601")
+    add_time_zone_option(declare)
     declare.add_argument("--yes", action="store_true", help="do not ask when the server knows no such IC")
 
     log = sub.add_parser("log", help="add a timeline entry")
     add_common_options(log)
     log.add_argument("incident")
     log.add_argument("text", nargs="+")
-    log.add_argument("--at", help="when it happened: HH:MM (UTC today) or ISO 8601")
+    log.add_argument("--at", help="when it happened: HH:MM (today, in --tz) or ISO 8601")
+    add_time_zone_option(log)
     log.add_argument("--kind", default="note", help="note, decision, action, hypothesis, todo")
 
     setp = sub.add_parser("set", help="change severity, status or title")
@@ -139,10 +145,12 @@ def cmd_declare(args) -> int:
         summary=args.summary,
         impact=args.impact,
         incident_type=args.incident_type,
-        at=desk.when(args.at) if args.at else None,
+        at=when(desk, args.at, args.tz) if args.at else None,
     )
     record(desk, events)
     print(events[0].incident_id)
+    if args.at:
+        echo_time(desk, events[0].at, args.tz)
     after_write(desk.workspace, args)
     return EXIT_OK
 
@@ -153,19 +161,24 @@ def cmd_log(args) -> int:
     desk = open_desk(args)
     incident = desk.get(args.incident)
     kind = desk.entry_kind(args.kind)
-    at = desk.when(args.at) if args.at else None
+    at = when(desk, args.at, args.tz) if args.at else None
     events = desk.log(incident.id, " ".join(args.text), kind, at)
     record(desk, events)
     print(short_id(events[0].id))
+    if at is not None:
+        echo_time(desk, events[0].at, args.tz)
     after_write(desk.workspace, args)
     return EXIT_OK
 
 
 def _change(args, decide) -> int:
     """The shape of every command that changes one incident: open the desk, let it decide
-    (it refuses what is not allowed), journal the events, try one push."""
+    (it refuses what is not allowed, and so do the server's rules when a server is
+    configured), journal the events, try one push."""
     desk = open_desk(args)
-    record(desk, decide(desk))
+    events = decide(desk)
+    refuse_what_the_server_would(desk, args, events)
+    record(desk, events)
     after_write(desk.workspace, args)
     return EXIT_OK
 

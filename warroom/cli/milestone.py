@@ -12,7 +12,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from warroom.cli.common import EXIT_OK, CliError, after_write, open_desk, record, run_command
+from warroom.cli.common import (
+    EXIT_OK,
+    CliError,
+    add_time_zone_option,
+    after_write,
+    open_desk,
+    record,
+    refuse_what_the_server_would,
+    run_command,
+    zone,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--theme", default=None, help=argparse.SUPPRESS)
     parser.add_argument("incident", help="incident id or short id")
     parser.add_argument("milestone", nargs="?", choices=[m.value for m in Milestone], help="the milestone to set")
-    parser.add_argument("when", nargs="?", help="HH:MM (UTC today) or ISO 8601, e.g. 2017-01-31T18:20Z")
+    parser.add_argument("when", nargs="?", help="HH:MM (today, in --tz) or ISO 8601, e.g. 2017-01-31T18:20Z")
+    add_time_zone_option(parser)
     return parser
 
 
@@ -63,8 +74,9 @@ def _milestone(args) -> int:
         _show(desk, incident)
         return EXIT_OK
     if args.when is None:
-        raise CliError(f"when was the incident {args.milestone}? give a time: HH:MM (UTC today) or ISO 8601")
-    events = desk.set_milestone(incident.id, Milestone(args.milestone), args.when)
+        raise CliError(f"when was the incident {args.milestone}? give a time: HH:MM (today, in --tz) or ISO 8601")
+    events = desk.set_milestone(incident.id, Milestone(args.milestone), args.when, zone(args.tz))
+    refuse_what_the_server_would(desk, args, events)
     record(desk, events)
     print(f"{args.milestone}: {events[0].at:%Y-%m-%d %H:%M:%S} UTC", file=sys.stderr)
     after_write(desk.workspace, args)

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from warroom.cli.common import EXIT_OK, CliError, add_common_options, data_dir, load_config
+from warroom.cli.common import EXIT_OK, CliError, add_common_options, data_dir
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -27,16 +27,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tui(args, *, demo: bool = False) -> int:
-    config = load_config()
-    from warroom.store.config import login_name, resolve_user
+    # The console always opens: a config file it cannot use means defaults and a banner.
+    from warroom.store.config import load_config_or_defaults, login_name, resolve_user
 
+    config, config_problem = load_config_or_defaults()
     directory = data_dir(args, config)
     user = resolve_user(args.user, config)
     if demo:
         directory = _make_demo_copy(keep=args.keep)
         user = user or login_name()
     from warroom.store.sync_state import SyncConfigError
-    from warroom.ui.app import run_app
+    from warroom.ui.launch import run_app
 
     try:
         return run_app(
@@ -47,6 +48,7 @@ def cmd_tui(args, *, demo: bool = False) -> int:
             server=getattr(args, "server", None),
             sync=not demo,  # never push the sample incidents to a team server
             start_in_timeline=demo,  # people read and try keys (?) before they type
+            config_problem=config_problem,
         )
     except SyncConfigError as exc:
         raise CliError(str(exc)) from None
