@@ -8,12 +8,18 @@ worked. Typed text (titles, names, entry text) is not counted as keys; everythin
 
 | flow | goal |
 | --- | --- |
-| declare a SEV1 with title and IC | <= 12 keys beyond the text |
+| declare a SEV1 with title and IC (Enter, then Enter on what will be declared) | <= 12 keys beyond the text |
 | log an entry: keys to reach the scribe input from anywhere | <= 1 |
 | tick the next checklist step | 1 key |
 | fill and copy a status update | <= 4 keys |
 | brief and copy | <= 2 keys |
 | run the next step's command | <= 2 keys |
+| change the severity (s, digit, Enter to confirm old → new) | <= 3 keys |
+| hand over IC (r, Enter, name, Enter, Enter to confirm) | <= 4 keys beyond the name |
+| resolve (t, End, Enter, Enter to confirm) | <= 4 keys |
+
+Changes to the incident end with one confirmation key (Enter on the dialog that shows old →
+new). The script also checks that a sentence typed with no text box focused changes nothing.
 """
 
 from __future__ import annotations
@@ -100,6 +106,8 @@ def main() -> int:
         #    above the default SEV2; Enter in the IC field declares.
         declare = Flow("declare a SEV1 with title and IC", 12)
         declare.key("C-n").text("Checkout down in EU").key("Tab", "Tab", "Tab", "Enter", "Up", "Enter", "Tab").text("bob").key("Enter")
+        wait_for(lambda: "Declare a new incident" in screen(), "the confirmation")
+        declare.key("Enter")
         wait_for(lambda: len(state(data).incidents()) == len(before) + 1, "the declared incident")
         new = next(i for i in state(data).incidents() if i.id not in before)
         assert new.severity.value == "SEV1" and new.commander == "bob" and new.title == "Checkout down in EU", new
@@ -160,6 +168,43 @@ def main() -> int:
         assert ran.exit_code == 0 and ran.output == "rev 41 v2.14.2\nrev 42 v2.14.3\n", ran
         tmux("send-keys", "-t", SESSION, "Escape")
         results.append(run)
+
+        time.sleep(0.2)
+
+        # 7. Stray typing: a sentence typed on the timeline, not in the box, changes nothing.
+        time.sleep(0.3)
+        tmux("send-keys", "-t", SESSION, "Escape")
+        time.sleep(0.2)
+        events_before = len(state(data).events(new.id))
+        for character in "saw 2 errors the db is slow":
+            tmux("send-keys", "-t", SESSION, "-l", character)
+            time.sleep(0.03)
+        wait_for(lambda: "saw 2 errors the db is slow" in screen(), "the sentence in the scribe box")
+        assert len(state(data).events(new.id)) == events_before, "stray typing changed the incident"
+        tmux("send-keys", "-t", SESSION, "C-u")
+        tmux("send-keys", "-t", SESSION, "Escape")
+        time.sleep(0.2)
+
+        # 8. Change the severity: s, the digit, then Enter on "SEV1 → SEV2".
+        severity = Flow("change the severity", 3)
+        severity.key("s", "2", "Enter")
+        wait_for(lambda: state(data, new.id).severity.value == "SEV2", "the new severity")
+        results.append(severity)
+
+        # 9. Hand over IC: r, Enter (IC is first), the name, Enter, Enter on "bob → carol".
+        handover = Flow("hand over IC", 4)
+        handover.key("r", "Enter").text("carol").key("Enter", "Enter")
+        wait_for(lambda: state(data, new.id).commander == "carol", "the new IC")
+        results.append(handover)
+        wait_for(lambda: "Hand-over brief" in screen(), "the hand-over brief")
+        tmux("send-keys", "-t", SESSION, "Escape")  # closing the brief is not part of handing over
+        time.sleep(0.2)
+
+        # 10. Resolve: t, End (resolved is last), Enter, Enter on the confirmation.
+        resolve = Flow("resolve", 4)
+        resolve.key("t", "End", "Enter", "Enter")
+        wait_for(lambda: state(data, new.id).status.value == "resolved", "the resolution")
+        results.append(resolve)
     finally:
         tmux("kill-server")
         shutil.rmtree(data, ignore_errors=True)
