@@ -99,6 +99,20 @@ async def test_200_lines_without_pauses_are_200_entries_in_order(make_app, sampl
     assert journal_texts(sample_dir, incident_id, clock) == before + LINES
 
 
+async def test_editing_keys_in_a_burst_apply_in_the_order_typed(make_app, sample_dir, clock):
+    """Backspace and ctrl+u are the box's bindings: they must act where they were typed, not
+    after the letters that followed them arrived."""
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        incident_id = app.current.id
+        before = journal_texts(sample_dir, incident_id, clock)
+        keys = [*"rollbakc", "backspace", "backspace", *"ck ok", "enter", *"typo", "ctrl+u", *"clean line", "enter"]
+        await burst(pilot, keys)
+        await drained(pilot)
+    assert journal_texts(sample_dir, incident_id, clock) == before + ["rollback ok", "clean line"]
+
+
 async def test_lines_typed_with_pilot_press_and_no_pauses(make_app, sample_dir, clock):
     # pilot.press idles ~40-70 ms after every key, so 200 lines would take minutes here:
     # the 200-line figure is the burst above and the tmux test; this is the same path.

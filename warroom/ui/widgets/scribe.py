@@ -34,7 +34,8 @@ class ScribeInput(Input):
     """Enter, and a line feed (what some terminals send for the newlines of an unbracketed
     paste). Handled in the box's own key handler, never as a binding: a binding runs when the
     key has bubbled up to the app, by which time the keys typed after it may already be in
-    the box, and the lines would merge."""
+    the box, and the lines would merge. The box's other keys (backspace, ctrl+u, arrows,
+    esc) are run the same way, in the order they were typed."""
 
     DEFAULT_CSS = """
     ScribeInput {
@@ -80,6 +81,13 @@ class ScribeInput(Input):
             event.stop()
             event.prevent_default()  # Input's handler (and the enter binding) must not run too
             await self.action_submit()
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if not binding.priority:
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
 
     async def action_submit(self) -> None:
         text = self.value
