@@ -17,6 +17,7 @@ from warroom.store.config import Config
 from warroom.store.deliveries import DeliveryOutbox, DeliveryState
 from warroom.store.workspace import Workspace
 from warroom.ui.screens.run import RunConfirmScreen, RunScreen
+from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.screens.verdict import VerdictPicker
 from warroom.ui.screens.viewer import DeliveryViewer, TextViewer
 from warroom.ui.widgets.comms import CommsPane
@@ -151,8 +152,21 @@ async def test_bang_shows_the_command_and_n_runs_nothing(make_app, sample_dir, c
         # the payments runbook's kubectl step comes first: the next open step with a command
         assert confirm.plan.command in shown and "kubectl" in confirm.plan.command
         assert "attached by alice" in shown and "Someone else's runbook (alice)" in shown
-        await pilot.press("n")
+        await pilot.press("escape")
         await settle(pilot)
+        assert fresh(sample_dir, clock).get(PAYMENTS).command_runs == {}
+
+
+async def test_bang_then_typing_runs_nothing_and_the_keys_reach_the_scribe_box(make_app, sample_dir, clock):
+    attach_checks(sample_dir, clock)
+    app = make_app(sample_dir, user="bob", poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "2")  # the timeline has focus; the scribe box does not
+        await pilot.press(*"!yes")  # what "down!yes" sends when the box is not focused
+        await settle(pilot)
+        assert not isinstance(app.screen, (RunConfirmScreen, RunScreen))
+        assert app.query_one(ScribeInput).value == "!yes"
         assert fresh(sample_dir, clock).get(PAYMENTS).command_runs == {}
 
 
@@ -167,7 +181,7 @@ async def test_a_confirmed_run_streams_its_output_and_is_logged(make_app, sample
         await pilot.press("exclamation_mark")
         await pilot.pause()
         assert isinstance(app.screen, RunConfirmScreen) and app.screen.plan.step_id == "check/recent-deploys"
-        await pilot.press("y")
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.result is not None, "the run to finish")
         screen = app.screen
         assert "rev 42 v2.14.3" in "\n".join(screen.query_one(Log).lines)
@@ -194,7 +208,9 @@ async def test_x_cancels_a_running_command_and_the_run_is_still_logged(make_app,
         checklist = app.query_one("#checklist")
         checklist.focus()
         checklist.highlighted = next(i for i in range(checklist.option_count) if (checklist.get_option_at_index(i).id or "").endswith("check/watch"))
-        await pilot.press("exclamation_mark", "y")
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RunScreen) and "watching" in "\n".join(app.screen.query_one(Log).lines), "the output")
         await pilot.press("escape")  # still running: escape does not leave it behind
         assert isinstance(app.screen, RunScreen) and app.screen.result is None

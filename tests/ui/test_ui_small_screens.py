@@ -135,6 +135,7 @@ async def test_the_entry_under_the_cursor_is_shown_whole(make_app, long_title_di
 async def test_amend_shows_in_the_detail_line_at_once_and_redact_names_the_entry(make_app, long_title_dir):
     from textual.widgets import Label, Static
 
+    from warroom.ui.screens.confirm import ConfirmChange
     from warroom.ui.screens.pickers import TextPrompt
 
     app = make_app(long_title_dir, poll_journals=False)
@@ -148,6 +149,9 @@ async def test_amend_shows_in_the_detail_line_at_once_and_redact_names_the_entry
         await pilot.press("escape", "e")
         assert isinstance(app.screen, TextPrompt)
         app.screen.query_one("Input").value = "Error rate 41% on payments-api"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmChange)  # old -> new, before anything is written
         await pilot.press("enter")
         await settle(pilot)
         detail = app.query_one("#detail", Static)

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from warroom.cli.common import EXIT_OK, CliError, add_common_options, data_dir
+from warroom.cli.common import EXIT_OK, CliError, add_common_options, data_dir, load_config
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

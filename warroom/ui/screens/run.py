@@ -18,24 +18,29 @@ from textual.widgets import Label, Log, Static
 
 from warroom.desk.runs import RunPlan
 from warroom.runbooks.execute import CommandRunner, RunResult
+from warroom.ui.screens.confirm import TypingGuard
 from warroom.ui.screens.modal import Dialog
 
 OUTPUT_LINES_SHOWN = 5000
 """The panel keeps the latest lines; the whole output goes to the record."""
 
 
-class RunConfirmScreen(Dialog[bool]):
-    """Run this command? Nothing runs until the answer is yes.
+class RunConfirmScreen(TypingGuard, Dialog[bool | None]):
+    """Run this command? Nothing runs until Enter.
+
+    Enter, not a letter: ``!`` then ``y`` is what someone typing "wow!yes" with the scribe
+    box unfocused sends. Any printable key closes the dialog, runs nothing and goes to the
+    scribe box with the ``!`` (``TypingGuard``).
 
     | Key | Action |
     | --- | --- |
-    | y | run it |
-    | n, escape | do not run it |
+    | enter | run it |
+    | escape | do not run it |
     """
 
     BINDINGS = [
-        Binding("y", "dismiss(True)", "Run", id="run.confirm"),
-        Binding("n,escape", "dismiss(False)", "Cancel", id="run.decline"),
+        Binding("enter", "dismiss(True)", "Run", id="run.confirm"),
+        Binding("escape", "dismiss(False)", "Cancel", id="run.decline"),
     ]
     DEFAULT_CSS = """
     RunConfirmScreen {
@@ -65,7 +70,7 @@ class RunConfirmScreen(Dialog[bool]):
                 yield Static(Text(f"Someone else's runbook ({plan.attached_by}): read the command before you run it."), classes="warning")
             yield Static(Text(f"Runs: {plan.describe_how()}"))
             yield Static(Text("Output is logged to the timeline (an action entry) and kept with the incident."))
-            yield Label("y runs it · n or esc cancels", classes="hint")
+            yield Label("enter runs it · esc cancels (any other key: nothing runs)", classes="hint")
 
     def on_mount(self) -> None:
         self._show_command()
