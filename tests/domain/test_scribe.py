@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from warroom.domain.models import EntryKind
-from warroom.domain.scribe import ScribeError, parse_scribe_line, parse_when
+from warroom.domain.scribe import ScribeError, backdate_question, parse_scribe_line, parse_when
 
 NOW = datetime(2026, 3, 30, 15, 0, 30, tzinfo=timezone.utc)
 
@@ -37,6 +37,7 @@ def test_plain_text_is_a_note_logged_now():
         ("9:05 page acked", at(9, 5), "page acked"),
         ("09:05 UTC page acked", at(9, 5), "page acked"),
         ("14:32 - rollback - step 2", at(14, 32), "rollback - step 2"),
+        ("9:05 amazon checkout down", at(9, 5), "amazon checkout down"),  # "am" starts a word
     ],
 )
 def test_leading_time_backdates(typed, when, text):
@@ -119,12 +120,42 @@ def test_time_a_few_seconds_ahead_stays_today():
         "1432 errors since 14:16",
         "24:00 is not a time",
         "14:3 is not a time",
-        "14:32am is not a time either",
     ],
 )
 def test_text_that_merely_contains_a_time_stays_intact(typed):
     line = parse_scribe_line(typed, NOW)
     assert (line.kind, line.text, line.at) == (EntryKind.NOTE, typed, None)
+
+
+@pytest.mark.parametrize(
+    "typed, when, text",
+    [
+        ("2:32 pm - alert fired", at(14, 32), "alert fired"),
+        ("2:32pm alert fired", at(14, 32), "alert fired"),
+        ("2:32 PM: alert fired", at(14, 32), "alert fired"),
+        ("11:05 a.m. paged", at(11, 5), "paged"),
+        ("12:10 pm lunch deploy", at(12, 10), "lunch deploy"),
+        ("12:10 am db failover", at(0, 10), "db failover"),
+        ("9:00 PM UTC restart", at(21, 0, day=29), "restart"),
+    ],
+)
+def test_twelve_hour_times_are_read_and_always_asked_about(typed, when, text):
+    line = parse_scribe_line(typed, NOW)
+    assert (line.at, line.text) == (when, text)
+    question = backdate_question(line.clock_time, line.at, NOW, timezone.utc)
+    assert question is not None and f"a 12-hour time, read as {when:%H:%M}" in question
+    assert "DST" not in question  # the reading is not mistaken for a skipped wall time
+
+
+@pytest.mark.parametrize("typed", ["14:32am is not a time", "0:10 am paged", "13:00 pm restart"])
+def test_a_twelve_hour_time_with_an_impossible_hour_is_refused(typed):
+    with pytest.raises(ScribeError, match="not a 12-hour time"):
+        parse_scribe_line(typed, NOW)
+
+
+def test_a_24_hour_time_is_not_asked_about():
+    line = parse_scribe_line("14:32 alert fired", NOW)
+    assert backdate_question(line.clock_time, line.at, NOW, timezone.utc) is None
 
 
 def test_time_inside_text_after_kind_stays_intact():

@@ -113,3 +113,22 @@ def test_local_zone_follows_tz(in_zone):
     assert local_zone().utcoffset(utc(2026, 3, 30)) == timedelta(hours=9)
     in_zone("America/New_York")
     assert local_zone().tzname(datetime(2026, 7, 1)) == "EDT"
+
+async def test_a_twelve_hour_time_is_shown_as_read_and_waits_for_a_yes(make_app, empty_dir, clock, in_zone):
+    in_zone("America/New_York")
+    clock.set(utc(2026, 3, 9, 20, 0))  # 16:00 EDT
+    _declared(empty_dir, clock)
+    app = make_app(empty_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "u", "i", *"2:32 pm - alert fired", "enter")
+        await settle(pilot)
+        desk = app.query_one(ScribeDesk)
+        [held] = desk.unsaved
+        assert held.state is LineState.ASKING
+        assert "12-hour time, read as 14:32" in held.reason and "14:32 EDT (18:32Z)" in held.reason
+        assert "alert fired" not in [e.text for e in app.current.timeline]
+        await pilot.press("tab", "enter")  # yes
+        await settle(pilot)
+        entry = next(e for e in app.current.timeline if e.text == "alert fired")
+        assert entry.at == utc(2026, 3, 9, 18, 32) and desk.unsaved == []

@@ -4,8 +4,9 @@ Parsing is pure: the current time and the time zone are passed in. A bare ``HH:M
 that time today *in the zone the person is looking at* (the timeline shows UTC or local
 time), or yesterday if today's would be in the future (logging ``23:58`` just after
 midnight). Such a guess is never applied silently: :func:`backdate_question` says when a time
-lands on another day or more than 12 hours back, so the front end asks first, and
-:func:`describe_time` echoes the result in the zone shown and in UTC.
+lands on another day or more than 12 hours back, or was typed as a 12-hour ``2:32 pm``, so
+the front end asks first, and :func:`describe_time` echoes the result in the zone shown and
+in UTC.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ _KIND_PREFIXES = {
     "t": EntryKind.TODO,
 }
 
-_TIME_RE = re.compile(r"^(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?P<utc>\s*(?:UTC|Z))?(?=[\s:|–—-]|$)")
+_TIME_RE = re.compile(
+    r"^(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?"
+    r"(?P<ampm>\s*[aApP]\.?[mM]\.?)?(?P<utc>\s*(?:UTC|Z))?(?=[\s:|–—-]|$)"
+)
+_TWELVE_HOUR_RE = re.compile(r"[ap]\.?m\.?", re.IGNORECASE)
 _KIND_RE = re.compile(r"^/(?P<kind>[a-zA-Z]+)(?=\s|$)")
 _SEPARATOR_RE = re.compile(r"^\s*(?:[-–—:|]\s*)?")
 
@@ -57,6 +62,18 @@ class ScribeLine:
     """None: now. Otherwise the backdated UTC time."""
     clock_time: str | None = None
     """The ``HH:MM[:SS]`` as typed, when the line started with one."""
+
+
+def _hour(match: re.Match[str]) -> int:
+    """The 24-hour hour of a matched time; ``2:32 pm`` is 14. A 12-hour time with an hour
+    that cannot be one (``0:10 am``, ``14:00 pm``) is refused rather than guessed at."""
+    hour = int(match.group("h"))
+    marker = match.group("ampm")
+    if marker is None:
+        return hour
+    if not 1 <= hour <= 12:
+        raise ScribeError(f"{match.group(0).strip()!r} is not a 12-hour time: write it as 24-hour HH:MM")
+    return hour % 12 + (12 if marker.strip().lower().startswith("p") else 0)
 
 
 def time_today(hour: int, minute: int, second: int, now: datetime, zone: tzinfo = UTC) -> datetime:
@@ -118,6 +135,10 @@ def backdate_question(clock_time: str, at: datetime, now: datetime, zone: tzinfo
         hours = int(back.total_seconds() // 3600)
         reasons.append(f"{hours} h ago")
     typed = [int(part) for part in re.findall(r"\d+", clock_time)[:2]]
+    if twelve_hour := _TWELVE_HOUR_RE.search(clock_time):
+        # A 12-hour time is a reading, not what was typed: say which 24-hour time it became.
+        typed[0] = typed[0] % 12 + (12 if twelve_hour.group(0).lower().startswith("p") else 0)
+        reasons.append(f"a 12-hour time, read as {shown:%H:%M}")
     if typed != [shown.hour, shown.minute]:
         reasons.append(f"a time the clocks skipped (DST), read as {shown:%H:%M}")
     else:
@@ -149,7 +170,7 @@ def parse_scribe_line(line: str, now: datetime, zone: tzinfo = UTC) -> ScribeLin
         time_match = _TIME_RE.match(rest)
         if time_match and at is None:
             at = time_today(
-                int(time_match.group("h")),
+                _hour(time_match),
                 int(time_match.group("m")),
                 int(time_match.group("s") or 0),
                 now,
@@ -188,7 +209,7 @@ def parse_when(text: str, now: datetime, zone: tzinfo = UTC) -> datetime:
     match = _TIME_RE.match(cleaned)
     if match and match.end() == len(cleaned):
         return time_today(
-            int(match.group("h")), int(match.group("m")), int(match.group("s") or 0), now,
+            _hour(match), int(match.group("m")), int(match.group("s") or 0), now,
             UTC if match.group("utc") else zone,
         )
     try:
