@@ -125,6 +125,73 @@ async def test_t_then_enter_alone_never_resolves(make_app, sample_dir):
         assert isinstance(app.screen, ConfirmChange) and app.screen.summary.title == "Resolve the incident"
 
 
+# --- a burst: keys read at once, the first of them opening a dialog ----------------------------------
+
+
+def send_at_once(app, keys: list[str]) -> None:
+    """Every key handed to the driver in one go, as a terminal delivers one read of a laggy
+    SSH link or ``tmux send-keys``: ``pilot.press`` waits after each key and hides the race."""
+    from textual import events
+
+    for key in keys:
+        character = {"space": " ", "enter": "\r", "exclamation_mark": "!"}.get(key, key)
+        app._driver.send_message(events.Key(key, character))
+
+
+async def handled(pilot) -> None:
+    for _ in range(20):
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
+def typed(text: str) -> list[str]:
+    return ["space" if c == " " else "exclamation_mark" if c == "!" else c for c in text]
+
+
+async def test_a_line_typed_in_one_burst_outside_the_box_is_logged_and_opens_nothing(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False, user="grace")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "2")  # the timeline has focus, the box does not
+        before = (app.current.status, app.current.severity, len(app.current.timeline))
+        send_at_once(app, [*typed("the db is back"), "enter"])  # t opens the status picker
+        await handled(pilot)
+        assert app.screen is app.screen_stack[0]  # no picker, no confirmation left open
+        assert (app.current.status, app.current.severity) == before[:2]
+        assert app.current.timeline[-1].text == "the db is back"
+        assert len(app.current.timeline) == before[2] + 1
+
+
+async def test_t_then_enter_in_one_burst_changes_nothing_and_keeps_the_t(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False, user="grace")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "2")
+        events_before = len(app.workspace.events(app.current.id))
+        send_at_once(app, ["t", "enter"])  # enter was typed before the picker existed
+        await handled(pilot)
+        assert app.screen is app.screen_stack[0]
+        assert app.current.status is Status.MONITORING
+        assert len(app.workspace.events(app.current.id)) == events_before
+        assert app.query_one(ScribeInput).value == "t"  # shown, not logged: maybe half a line
+
+
+async def test_bursts_starting_with_other_dialog_keys_change_nothing(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False, user="grace")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        incident, declared = app.current, len(app.desk.incidents())
+        for line in ("saw 2 errors on web-3", "now paging the db team", "!!! still down", "roll back done"):
+            await pilot.press("escape", "2")
+            send_at_once(app, [*typed(line), "enter"])  # s severity, n declare, ! run, r roles
+            await handled(pilot)
+            assert app.screen is app.screen_stack[0], line
+            assert app.current.timeline[-1].text == line
+        assert (app.current.severity, app.current.status) == (incident.severity, incident.status)
+        assert app.current.roles == incident.roles and app.current.command_runs == {}
+        assert len(app.desk.incidents()) == declared
+
+
 # --- dialogs keep what was typed ---------------------------------------------------------------------
 
 

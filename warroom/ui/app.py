@@ -42,6 +42,7 @@ from warroom.ui.handlers import (
 from warroom.ui.keymap import install_keymap, key_for
 from warroom.ui.messages import EventsArrived
 from warroom.ui.palette import WarRoomCommands
+from warroom.ui.screens.console import ConsoleScreen
 from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.themes import install_themes
 from warroom.ui.widgets.checklist import ChecklistPane
@@ -161,6 +162,9 @@ class WarRoomApp(
         self._rejected_count = 0
 
     # --- layout ----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> ConsoleScreen:
+        return ConsoleScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")

@@ -115,10 +115,15 @@ class GuardHandlers:
         """Printable keys no text box took. A key bound on the main screen is remembered (it
         may have opened a dialog that stray typing then trips); an unbound one means the
         person is typing and thinks the scribe box has focus, so it goes there."""
+        base = self.screen_stack[0]
+        if self.screen is not base and base.typed_here(event) and self.take_key_typed_before(event):
+            event.stop()
+            event.prevent_default()  # the dialog's bindings must not act on it
+            return
         if not (event.is_printable and event.character):
             self._typed_run = ""
             return
-        if self.screen is not self.screen_stack[0]:
+        if self.screen is not base:
             self._typed_run += event.character  # a dialog's own key (SEV digit): kept for later
             return
         if event.key in self.screen.active_bindings:
@@ -128,6 +133,26 @@ class GuardHandlers:
         event.prevent_default()
         self._typed_run = ""
         self.take_stray_typing(event.character)
+
+    def take_key_typed_before(self, event: events.Key) -> bool:
+        """A key typed while the panes were on top, read after a dialog opened (a burst: the
+        dialog's key came first). A printable one, or enter, closes the dialog, changing
+        nothing, and the keys go to the scribe box (enter does not log them: the line may be
+        half what was meant); True when it was taken. A dialog's own key (the digit after
+        ``s``) and other keys (escape, arrows) are left to the dialog."""
+        printable = bool(event.is_printable and event.character)
+        if not printable and event.key != "enter":
+            return False
+        from warroom.ui.screens.confirm import TypingGuard
+
+        top = self.screen
+        if isinstance(top, TypingGuard):
+            if printable and not top._guard_tripped and event.character in top.GUARD_ACCEPTS:
+                return False
+            top._guard_tripped = True
+        top.dismiss(None)
+        self.take_stray_typing(event.character if printable else "")
+        return True
 
     def take_stray_typing(self, characters: str) -> None:
         """Typing that reached no text box: into the scribe box it goes (with the keys just
