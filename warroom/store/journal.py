@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from warroom.domain.events import Event, parse_canonical_event_json
+from warroom.domain.fold import bulk
 from warroom.store.atomic import fsync_dir
 
 _PROGRESS_EVERY = 2000
@@ -274,6 +275,12 @@ class Journal:
     ) -> tuple[list[Event], int, bool, list[BadLine]]:
         """Events, the offset after the last complete line, whether the tail is torn (no
         newline), and the complete lines that are not good events."""
+        with bulk(data.count(b"\n")):
+            return self._parse_lines(data, start_line, progress)
+
+    def _parse_lines(
+        self, data: bytes, start_line: int, progress: Callable[[int, int], None] | None
+    ) -> tuple[list[Event], int, bool, list[BadLine]]:
         events: list[Event] = []
         bad: list[BadLine] = []
         pos = 0

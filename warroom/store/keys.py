@@ -33,6 +33,9 @@ from warroom.store.atomic import atomic_write, fsync_dir
 from warroom.store.journal import JournalError, open_regular
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_KEY_LINE = re.compile(
+    rb"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) ([A-Za-z0-9+/]{43}=)$", re.MULTILINE
+)
 
 
 class KeyFileError(Exception):
@@ -202,19 +205,19 @@ class TextKeyStore(Mapping[str, bytes]):
     def _parse(self, data: bytes) -> list[str]:
         end = data.rfind(b"\n") + 1
         added = []
-        for line in data[:end].split(b"\n"):
-            parts = line.split(b" ")
-            if len(parts) != 2:
-                continue
-            event_id = parts[0].decode("ascii", "replace")
+        keys, purged = self._keys, self._purged
+        # One pattern over the whole file picks the well-formed lines (an event id, then
+        # a 32-byte key in base64); anything else is skipped, as a damaged line must be.
+        for event_id_bytes, encoded in _KEY_LINE.findall(data, 0, end):
+            event_id = event_id_bytes.decode("ascii")
             try:
-                key = base64.b64decode(parts[1], validate=True)
+                key = binascii.a2b_base64(encoded, strict_mode=True)
             except binascii.Error:
                 continue
-            if is_uuid(event_id) and len(key) == KEY_BYTES and event_id not in self._purged:
-                if self._keys.get(event_id) != key:
+            if len(key) == KEY_BYTES and event_id not in purged:
+                if keys.get(event_id) != key:
                     added.append(event_id)
-                self._keys[event_id] = key
+                keys[event_id] = key
         self._offset += end
         return added
 
