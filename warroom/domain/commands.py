@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from warroom.domain.clock import Clock
 from warroom.domain.events import (
+    MADE_FROM_MODEL,
     ActionItemAdded,
     ActionItemUpdated,
     AttachedStep,
@@ -96,19 +97,24 @@ class EventFactory:
         """The event (signed and sealed as set up); ``event_id`` gives it a chosen id (one
         that stands for something already, such as a delivery) instead of a new one."""
         now = self.clock.now()
-        event_id = event_id or self.new_id(now)
         data = payload.canonical()
         if self.sealer is not None and payload.kind in SEALABLE_KINDS:
+            event_id = event_id or self.sealer.next_event_id() or self.new_id(now)
             data = self.sealer.seal_payload(event_id, data)
-        event = Event(
-            id=event_id,
-            incident_id=incident_id,
-            kind=payload.kind,
-            actor=self.actor,
-            at=at if at is not None else now,
-            logged_at=now,
-            hlc=self.hlc.tick(),
-            payload=data,
+        else:
+            event_id = event_id or self.new_id(now)
+        event = Event.model_validate(
+            {
+                "id": event_id,
+                "incident_id": incident_id,
+                "kind": payload.kind,
+                "actor": self.actor,
+                "at": at if at is not None else now,
+                "logged_at": now,
+                "hlc": self.hlc.tick(),
+                "payload": data,
+            },
+            context={MADE_FROM_MODEL: True},
         )
         return self.signer.sign(event) if self.signer is not None else event
 

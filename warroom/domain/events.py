@@ -49,6 +49,9 @@ SEALED_PATTERN = r"^v1\.[A-Za-z0-9_-]{38,}$"
 """``v1.<nonce + AES-GCM ciphertext, base64url>``; see ``warroom.domain.sealing``."""
 SEALED_MAX = 22_000
 TRUSTED_CANONICAL = "trusted_canonical"
+MADE_FROM_MODEL = "made_from_model"
+"""Validation context of an event whose payload is the ``canonical()`` of a payload model
+just validated (the event factory's): checking it again would only cost time."""
 
 TITLE_MAX = 200
 TEXT_MAX = 4000
@@ -470,7 +473,8 @@ class Event(BaseModel):
         model = PAYLOAD_MODELS.get(self.kind)
         if model is None:
             raise ValueError(f"unknown event kind {self.kind!r}")
-        parsed = model.model_validate(self.payload)
+        made_here = bool(info.context and info.context.get(MADE_FROM_MODEL))
+        parsed = None if made_here else model.model_validate(self.payload)
         # Every replica must hold identical values: times are kept in UTC.
         for name in ("at", "logged_at"):
             value = getattr(self, name)
@@ -479,7 +483,7 @@ class Event(BaseModel):
                     object.__setattr__(self, name, value.astimezone(timezone.utc))
                 except OverflowError:  # year 1 at +01:00 has no UTC equivalent
                     raise ValueError(f"{name}: time out of range once converted to UTC") from None
-        if not (info.context and info.context.get(TRUSTED_CANONICAL)):
+        if parsed is not None and not (info.context and info.context.get(TRUSTED_CANONICAL)):
             # Store the canonical form (stripped strings, defaults filled) so every replica
             # folds identical payloads. Lines read back from our own checksummed journal
             # were written canonical, so re-dumping them would only cost time.

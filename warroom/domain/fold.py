@@ -106,6 +106,10 @@ class IncidentFolder:
         """All distinct events (as stored: sealed text stays sealed), in fold order."""
         return sorted(self._events.values(), key=_event_order)
 
+    def know_texts(self, texts: Mapping[str, str]) -> None:
+        """The clear texts of sealed events this machine just made (no need to open them)."""
+        self._texts.update(texts)
+
     def _open(self, event: Event) -> Event:
         if "sealed" not in event.payload:
             return event

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import binascii
 import os
+from collections import deque
 from collections.abc import Mapping
 
 from warroom.domain.events import Event
@@ -139,21 +140,55 @@ def opened(event: Event, keys: Mapping[str, bytes] | None) -> "Event | OpenedEve
 
 class TextSealer:
     """Seals entry text as events are made, and holds each new key until the caller has
-    stored it (before the event is journalled, so no saved text is ever without its key)."""
+    stored it (before the event is journalled, so no saved text is ever without its key).
+
+    A caller that writes entries one by one as people type (the TUI) may also ``provide``
+    keys it has already stored durably, under event ids chosen in advance: the next sealed
+    events take those ids and keys, so saving an entry waits for one fsync (the journal's)
+    instead of two."""
 
     def __init__(self) -> None:
         self._new: dict[str, bytes] = {}
+        self._ready: deque[tuple[str, bytes]] = deque()  # stored already; append/pop are atomic
+        self._chosen: dict[str, bytes] = {}
+        self._texts: dict[str, str] = {}
+
+    def provide(self, stored: Mapping[str, bytes]) -> None:
+        """Keys already durably stored, each under the id of an event not made yet."""
+        self._ready.extend(stored.items())
+
+    def ready(self) -> int:
+        """How many stored keys are waiting for an event."""
+        return len(self._ready)
+
+    def next_event_id(self) -> str | None:
+        """The id for the next sealed event, whose key is stored already (None if none is)."""
+        try:
+            event_id, key = self._ready.popleft()
+        except IndexError:
+            return None
+        self._chosen[event_id] = key
+        return event_id
 
     def seal_payload(self, event_id: str, payload: dict) -> dict:
         text = payload.get("text")
+        stored = self._chosen.pop(event_id, None)
         if not text:
             return payload
-        key = os.urandom(KEY_BYTES)
+        if stored is not None:
+            key = stored  # durable before this event existed: nothing to store
+        else:
+            key = self._new[event_id] = os.urandom(KEY_BYTES)
         sealed = dict(payload)
         del sealed["text"]
         sealed["sealed"] = seal(event_id, text, key)
-        self._new[event_id] = key
+        self._texts[event_id] = text
         return sealed
+
+    def texts_of(self, event_ids) -> dict[str, str]:
+        """The clear texts of these sealed events, as they were sealed (forgotten here once
+        taken): the fold need not open what was sealed a moment ago."""
+        return {i: self._texts.pop(i) for i in event_ids if i in self._texts}
 
     def take(self, event_ids) -> dict[str, bytes]:
         """The new keys of these events (forgotten here once taken)."""

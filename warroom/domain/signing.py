@@ -16,8 +16,11 @@ spaces, UTF-8), prefixed with a domain tag so a signature can never be replayed 
 else. Ed25519 signatures are deterministic: signing the same event twice gives the same
 bytes, so a re-pushed event stays an exact duplicate.
 
-``cryptography`` (pyca) does the arithmetic: a well-kept library, with wheels for every
-platform we run on, beats any hand-written curve code. It is imported on first use, so
+PyNaCl (pyca's binding of libsodium) does the arithmetic: a well-kept library with wheels
+for every platform we run on. libsodium signs in two thirds and verifies in half the time of
+the OpenSSL code behind ``cryptography`` (18 vs 27 µs, 41 vs 84 µs here): a signature is
+made on every Enter and checked on every event a server receives. It is also the stricter
+verifier (it refuses small-order keys and non-canonical encodings). Imported on first use, so
 commands that never sign (``warroom list``) do not pay for it.
 """
 
@@ -67,17 +70,22 @@ def signing_bytes(event: Event) -> bytes:
     return _DOMAIN_TAG + body.encode("utf-8")
 
 
+def _nacl():
+    import nacl.bindings
+    import nacl.exceptions
+
+    return nacl.bindings, nacl.exceptions.BadSignatureError
+
+
 class Signer:
     """One person's private key: signs events."""
 
     def __init__(self, private_key: bytes) -> None:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
         if len(private_key) != 32:
             raise ValueError("an Ed25519 private key is 32 bytes")
-        self._key = Ed25519PrivateKey.from_private_bytes(private_key)
-        self.public_key = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        sodium, _ = _nacl()
+        self.public_key, self._secret = sodium.crypto_sign_seed_keypair(private_key)
+        self._sign = sodium.crypto_sign
         self.key_id = key_id(self.public_key)
 
     @classmethod
@@ -92,9 +100,13 @@ class Signer:
     def public_key_text(self) -> str:
         return b64encode(self.public_key)
 
+    def signature(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``message``."""
+        return self._sign(message, self._secret)[:64]
+
     def sign(self, event: Event) -> Event:
         """The event with its ``sig`` set (a new object; events are immutable)."""
-        signature = self._key.sign(signing_bytes(event))
+        signature = self.signature(signing_bytes(event))
         return event.model_copy(update={"sig": f"{self.key_id}:{b64encode(signature)}"})
 
 
@@ -108,12 +120,10 @@ class KeyRing:
 
     def __init__(self, keys: Mapping[str, tuple[str, bytes]] | None = None) -> None:
         self._keys: dict[str, tuple[str, bytes]] = dict(keys or {})
-        self._verifiers: dict[str, object] = {}
 
     def add(self, owner: str, public_key: bytes) -> str:
         kid = key_id(public_key)
         self._keys[kid] = (owner, public_key)
-        self._verifiers.pop(kid, None)
         return kid
 
     def owner_of(self, kid: str) -> str | None:
@@ -142,16 +152,16 @@ class KeyRing:
         owner, public_key = found
         if owner != event.actor:
             return f"it is signed with {owner}'s key but claims to be by {event.actor}"
-        verifier = self._verifiers.get(kid)
-        if verifier is None:
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-            verifier = self._verifiers[kid] = Ed25519PublicKey.from_public_bytes(public_key)
-        from cryptography.exceptions import InvalidSignature
-
         try:
-            verifier.verify(b64decode(text), signing_bytes(event))  # type: ignore[attr-defined]
-        except (InvalidSignature, ValueError):
+            signature = b64decode(text)
+        except ValueError:
+            signature = b""
+        if len(signature) != 64:
+            return "its signature does not match its content (altered, or forged)"
+        sodium, bad_signature = _nacl()
+        try:
+            sodium.crypto_sign_open(signature + signing_bytes(event), public_key)
+        except (bad_signature, ValueError):
             return "its signature does not match its content (altered, or forged)"
         return None
 

@@ -156,6 +156,7 @@ class Journal:
         """Bytes of an unfinished line (a writer that crashed mid-append) cut off by append()."""
         self.damaged: list[BadLine] = []
         """Every corrupt line seen so far by open() and read_new()."""
+        self._fd: int | None = None
 
     @property
     def quarantine_path(self) -> Path:
@@ -354,7 +355,7 @@ class Journal:
             except OSError as exc:
                 error = ReadOnlyError if exc.errno in READ_ONLY_ERRNOS else JournalError
                 raise error(f"cannot create {self.path.parent}: {exc.strerror}. The entry was NOT saved.") from None
-        fd = self._open_locked_for_append()
+        fd = self._locked_append_fd()
         saved = False
         try:
             self.torn_bytes_removed += _cut_torn_tail(fd)
@@ -370,33 +371,62 @@ class Journal:
                 f"could not save to {self.path}: {exc.strerror}. The entry was NOT saved."
             ) from None
         finally:
-            if not saved and created and os.fstat(fd).st_size == 0:
-                # The file this append created holds nothing: leave nothing behind, or an
-                # empty journal would show up as an incident nobody declared. (Unlinked under
-                # the lock; a writer waiting for it notices and opens the path again.)
-                with contextlib.suppress(OSError):
-                    os.unlink(self.path)
-            os.close(fd)
+            if saved:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            else:
+                if created and os.fstat(fd).st_size == 0:
+                    # The file this append created holds nothing: leave nothing behind, or an
+                    # empty journal would show up as an incident nobody declared. (Unlinked
+                    # under the lock; a writer waiting for it notices and opens the path again.)
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.path)
+                self._close_append_fd()  # opened afresh next time (this also unlocks)
         if created:
             fsync_dir(self.path.parent)
 
-    def _open_locked_for_append(self) -> int:
-        """The journal opened for appending, under its lock, and still the file at its path."""
+    def _locked_append_fd(self) -> int:
+        """The descriptor appends go to, under the journal's lock. It is kept open between
+        appends (an Enter costs a write and an fsync, not an open and a close too) and opened
+        again when the path no longer names its file: ``warroom repair`` moved the journal
+        aside, or a failed first write removed it while we waited for the lock."""
         for _ in range(3):
-            try:
-                fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
-            except OSError as exc:
-                error = ReadOnlyError if exc.errno in READ_ONLY_ERRNOS else JournalError
-                raise error(f"cannot open {self.path} for writing: {exc.strerror}. The entry was NOT saved.") from None
+            fd = self._fd
+            if fd is None:
+                try:
+                    fd = self._fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+                except OSError as exc:
+                    error = ReadOnlyError if exc.errno in READ_ONLY_ERRNOS else JournalError
+                    raise error(f"cannot open {self.path} for writing: {exc.strerror}. The entry was NOT saved.") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                if os.fstat(fd).st_nlink > 0:
-                    return fd
+                held = os.fstat(fd)
+                try:
+                    named = os.lstat(self.path)
+                except FileNotFoundError:
+                    named = None
             except OSError as exc:
-                os.close(fd)
+                self._close_append_fd()
                 raise JournalError(f"cannot lock {self.path}: {exc.strerror}") from None
-            os.close(fd)  # removed while we waited (a failed create): open the path again
+            if held.st_nlink > 0 and named is not None and (named.st_ino, named.st_dev) == (held.st_ino, held.st_dev):
+                return fd
+            self._close_append_fd()
         raise JournalError(f"{self.path} keeps disappearing; is something deleting journals?")
+
+    def _close_append_fd(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    def close(self) -> None:
+        """Let go of the descriptor kept for appends (reopened by the next append)."""
+        self._close_append_fd()
+
+    def __del__(self) -> None:
+        try:
+            self._close_append_fd()
+        except Exception:  # at interpreter exit: the process's descriptors close anyway
+            pass
 
 
 def _cut_torn_tail(fd: int) -> int:

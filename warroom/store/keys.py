@@ -253,6 +253,38 @@ class TextKeyStore(Mapping[str, bytes]):
         The scribe's path uses this to overlap the key file's fsync with the journal's: the
         entry is reported as saved only after both, so no saved entry is without its key,
         and an Enter costs about one fsync instead of two."""
+        fresh, fd = self._write(keys)
+        if fd is None:
+            return fresh, _nothing
+        pending = _fsync_pool().submit(os.fsync, fd)
+
+        def synced() -> None:
+            try:
+                pending.result()
+            except OSError as exc:
+                raise KeyFileError(f"could not save text keys to {self.path}: {exc.strerror}") from None
+
+        return fresh, synced
+
+    def add_in_background(self, keys: Mapping[str, bytes], done: Callable[[bool], None]) -> None:
+        """Store the keys durably on the helper thread, then call ``done(True)``; ``done(False)``
+        when that failed (whoever asked relies on none of them yet)."""
+
+        def store() -> None:
+            try:
+                _, fd = self._write(keys)
+                if fd is not None:
+                    os.fsync(fd)
+            except (OSError, KeyFileError):
+                done(False)
+            else:
+                done(True)
+
+        _fsync_pool().submit(store)
+
+    def _write(self, keys: Mapping[str, bytes]) -> tuple[list[str], int | None]:
+        """Append the keys not stored yet (unsynced); returns their ids and the descriptor
+        to fsync (None when there was nothing to write)."""
         with self._mutex:
             fresh = {
                 i: k
@@ -260,7 +292,7 @@ class TextKeyStore(Mapping[str, bytes]):
                 if is_uuid(i) and len(k) == KEY_BYTES and i not in self._purged and self._keys.get(i) != k
             }
             if not fresh:
-                return [], _nothing
+                return [], None
             blob = b"".join(
                 b"%s %s\n" % (i.encode("ascii"), base64.b64encode(k)) for i, k in fresh.items()
             )
@@ -274,15 +306,7 @@ class TextKeyStore(Mapping[str, bytes]):
             except (OSError, JournalError) as exc:
                 raise KeyFileError(f"could not save text keys to {self.path}: {exc}") from None
             self._keys.update(fresh)
-            pending = _fsync_pool().submit(os.fsync, fd)
-
-        def synced() -> None:
-            try:
-                pending.result()
-            except OSError as exc:
-                raise KeyFileError(f"could not save text keys to {self.path}: {exc.strerror}") from None
-
-        return list(fresh), synced
+            return list(fresh), fd
 
     def _append_fd(self) -> int:
         """The descriptor appends go to (reopened when a purge replaced the file)."""

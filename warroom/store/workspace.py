@@ -29,7 +29,7 @@ from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import matches_ref, short_id
 from warroom.domain.models import Incident, canonical_person, incident_sort_key
-from warroom.domain.sealing import TextSealer, entry_of
+from warroom.domain.sealing import KEY_BYTES, TextSealer, entry_of
 from warroom.domain.signing import Signer
 from warroom.store import paths
 from warroom.store.atomic import atomic_write
@@ -66,7 +66,8 @@ class Workspace:
     """The incidents of one data directory and the events that make them.
 
     ``signer``: the actor's signing key; by default loaded (or made) under the config dir.
-    Pass None for a workspace whose events stay unsigned (sample data, benchmarks)."""
+    Pass None for a workspace whose events stay unsigned (sample data, benchmarks).
+    ``keys_ahead``: see ``keep_text_keys_ready`` (the TUI)."""
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class Workspace:
         *,
         signer: Signer | None | str = AUTO,
         seal: bool = True,
+        keys_ahead: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.clock = clock or SystemClock()
@@ -113,6 +115,10 @@ class Workspace:
         """Held by one writer at a time while it journals; never taken under ``_lock``."""
         self._excluded: set[str] = set()
         """Ids of events the sync server refused: kept in the journal, left out of the state."""
+        self._keys_ahead = 0
+        self._storing_keys_ahead = False
+        if keys_ahead:
+            self.keep_text_keys_ready()
 
     # --- identity --------------------------------------------------------------------------
 
@@ -163,6 +169,33 @@ class Workspace:
             # its own clear reason, so this id never needs to outlive the process.
             pass
         return node
+
+    def keep_text_keys_ready(self, count: int = 64) -> None:
+        """Store text keys ahead of time, under the ids of events not made yet, for a front
+        end where people log entries one by one (the TUI). Each key is fsync'd before any
+        event takes it, off the typing path, so saving an entry waits for the journal's fsync
+        alone; a few keys no event took are left in the key file (harmless: they open
+        nothing). Commands that write once (the CLI) do not call this."""
+        self._keys_ahead = count
+        self._store_keys_ahead()
+
+    def _store_keys_ahead(self) -> None:
+        sealer = self.factory.sealer
+        if sealer is None or not self._keys_ahead or self._storing_keys_ahead:
+            return
+        missing = self._keys_ahead - sealer.ready()
+        if missing < self._keys_ahead // 2:
+            return
+        self._storing_keys_ahead = True
+        now = self.clock.now()
+        keys = {self.factory.new_id(now): os.urandom(KEY_BYTES) for _ in range(missing)}
+
+        def done(stored: bool) -> None:
+            if stored:
+                sealer.provide(keys)
+            self._storing_keys_ahead = False
+
+        self.text_keys.add_in_background(keys, done)
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -341,8 +374,11 @@ class Workspace:
                     keys_synced = None
                 with self._lock:
                     folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id, self.text_keys))
+                    if sealer is not None:
+                        folder.know_texts(sealer.texts_of(e.id for e in batch))
                     folder.add_many(batch)
                     self._apply_purges(folder, batch)
+            self._store_keys_ahead()
             for listener in self._listeners:
                 for incident_id, batch in by_incident.items():
                     listener(incident_id, batch)

@@ -428,4 +428,3 @@ class WarRoomApp(
                 self.notify(f"Could not save your name: {exc}", severity="warning")
         if self.loaded:
             self.action_focus_scribe() if self.current else self.query_one(IncidentList).focus()
-

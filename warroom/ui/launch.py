@@ -27,7 +27,7 @@ def run_app(
     """Open the TUI on ``data_dir``; asks the user's name on first run. With a server
     configured (``--server``, WARROOM_SERVER or ``warroom login``), syncs with it.
     ``start_in_timeline``: focus the timeline rather than the scribe box (the demo)."""
-    workspace = Workspace(data_dir, user or login_name())
+    workspace = Workspace(data_dir, user or login_name(), keys_ahead=True)  # one fsync per Enter
     sync = sync and workspace.read_only is None  # the sync state lives in the data dir
 
     def ingest_and_show(events):
