@@ -34,7 +34,7 @@ from operator import attrgetter
 from warroom.domain.apply import apply_event as _apply, register_handler
 from warroom.domain.events import Event
 from warroom.domain.models import Incident
-from warroom.domain.sealing import open_text, opened, with_text
+from warroom.domain.sealing import open_text, open_texts, opened, with_text
 
 __all__ = ["IncidentFolder", "bulk", "fold", "fold_incident", "register_handler", "voided_ids"]
 
@@ -110,6 +110,13 @@ class IncidentFolder:
         """The clear texts of sealed events this machine just made (no need to open them)."""
         self._texts.update(texts)
 
+    def _open_all(self, events: Iterable[Event]) -> None:
+        """Open the sealed texts of many events in one go (a load, a big batch)."""
+        texts = self._texts
+        closed = [e for e in events if "sealed" in e.payload and e.id not in texts]
+        if len(closed) > 1:
+            texts.update(open_texts(closed, self.keys))
+
     def _open(self, event: Event) -> Event:
         if "sealed" not in event.payload:
             return event
@@ -145,6 +152,7 @@ class IncidentFolder:
             return 0
         self._events.update(fresh)
         with bulk(len(fresh)):
+            self._open_all(fresh.values())
             new = sorted(fresh.values(), key=_event_order)
             reaches_back = any(e.kind == VOID_KIND or e.id in self._voided for e in new)
             if not reaches_back and (not self.state.last_hlc or new[0].hlc > self.state.last_hlc):
@@ -176,6 +184,7 @@ class IncidentFolder:
 
     def refold(self) -> None:
         with bulk(len(self._events)):
+            self._open_all(self._events.values())
             self._voided = voided_ids(self._events.values())
             state = Incident(id=self.incident_id)
             voided, opened_event = self._voided, self._open
@@ -191,11 +200,12 @@ def fold_incident(
     """The state of one incident from its events (duplicates and order do not matter)."""
     unique = {e.id: e for e in events if e.incident_id == incident_id}
     with bulk(len(unique)):
+        texts = open_texts((e for e in unique.values() if "sealed" in e.payload), keys)
         voided = voided_ids(unique.values())
         state = Incident(id=incident_id)
         for event in sorted(unique.values(), key=_event_order):
             if event.id not in voided:
-                _apply(state, opened(event, keys) if "sealed" in event.payload else event)
+                _apply(state, with_text(event, texts[event.id]) if event.id in texts else event)
     return state
 
 

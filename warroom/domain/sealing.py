@@ -22,7 +22,7 @@ from __future__ import annotations
 import binascii
 import os
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from warroom.domain.events import Event
 from warroom.domain.signing import b64encode
@@ -123,9 +123,37 @@ def open_text(event: Event, keys: Mapping[str, bytes] | None) -> str:
         return UNAVAILABLE_TEXT
 
 
+def open_texts(events: Iterable[Event], keys: Mapping[str, bytes] | None) -> dict[str, str]:
+    """``open_text`` of many sealed events at once, by event id: one tight loop, as a
+    100,000-entry incident opens every entry when it loads (the decryption itself is under
+    two microseconds; the calls around it were most of the cost)."""
+    if keys is None:
+        return {event.id: UNAVAILABLE_TEXT for event in events}
+    aesgcm, invalid_tag = _crypto()
+    a2b, translate, padding, get = binascii.a2b_base64, _URLSAFE_TO_STANDARD, _PADDING, keys.get
+    skip, nonce_bytes = len(_VERSION), _NONCE_BYTES
+    texts = {}
+    for event in events:
+        event_id = event.id
+        key = get(event_id)
+        text = UNAVAILABLE_TEXT
+        if key is not None and len(key) == KEY_BYTES:
+            sealed = event.payload["sealed"]
+            if sealed.startswith(_VERSION):
+                body = sealed[skip:]
+                try:
+                    raw = a2b((body + padding[len(body) % 4]).encode("ascii").translate(translate), strict_mode=True)
+                    text = aesgcm(key).decrypt(raw[:nonce_bytes], raw[nonce_bytes:], event_id.encode("ascii")).decode("utf-8")
+                except (invalid_tag, ValueError, UnicodeDecodeError):
+                    pass
+        texts[event_id] = text
+    return texts
+
+
 def with_text(event: Event, text: str) -> OpenedEvent:
     """The sealed event as the fold reads it, with ``text`` in place of its sealed text."""
-    payload = {k: v for k, v in event.payload.items() if k != "sealed"}
+    payload = event.payload.copy()
+    del payload["sealed"]
     payload["text"] = text
     return OpenedEvent(event, payload)
 

@@ -276,7 +276,7 @@ class Journal:
     ) -> tuple[list[Event], int, bool, list[BadLine]]:
         """Events, the offset after the last complete line, whether the tail is torn (no
         newline), and the complete lines that are not good events."""
-        with bulk(data.count(b"\n")):
+        with bulk(len(data) // 100):  # lines are hundreds of bytes: a cheap upper bound
             return self._parse_lines(data, start_line, progress)
 
     def _parse_lines(

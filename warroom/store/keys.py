@@ -33,9 +33,8 @@ from warroom.store.atomic import atomic_write, fsync_dir
 from warroom.store.journal import JournalError, open_regular
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
-_KEY_LINE = re.compile(
-    rb"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) ([A-Za-z0-9+/]{43}=)$", re.MULTILINE
-)
+_KEY_LINE = re.compile(rb"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) ([A-Za-z0-9+/]{43}=)")
+_KEY_LINE_LENGTH = 36 + 1 + 44
 
 
 class KeyFileError(Exception):
@@ -206,9 +205,14 @@ class TextKeyStore(Mapping[str, bytes]):
         end = data.rfind(b"\n") + 1
         added = []
         keys, purged = self._keys, self._purged
-        # One pattern over the whole file picks the well-formed lines (an event id, then
-        # a 32-byte key in base64); anything else is skipped, as a damaged line must be.
-        for event_id_bytes, encoded in _KEY_LINE.findall(data, 0, end):
+        # Only well-formed lines count (an event id, then a 32-byte key in base64); anything
+        # else is skipped, as a damaged line must be.
+        match = _KEY_LINE.fullmatch
+        for line in data[:end].split(b"\n"):
+            found = match(line) if len(line) == _KEY_LINE_LENGTH else None
+            if found is None:
+                continue
+            event_id_bytes, encoded = found.groups()
             event_id = event_id_bytes.decode("ascii")
             try:
                 key = binascii.a2b_base64(encoded, strict_mode=True)
