@@ -16,7 +16,6 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
 
 from warroom.desk import Desk, Library
@@ -200,7 +199,9 @@ class WarRoomApp(
         header = self.query_one(HeaderBar)
         header.user = self.workspace.actor
         header.now = self.clock.now()
-        self.set_interval(1.0, self._tick)
+        # The header's own timer: it stops when the header goes, so a tick can never run
+        # while the app is taking its screens down (an app timer could, under load).
+        header.set_interval(1.0, self._tick)
         timeline = self.query_one(TimelineView)
         timeline.local_time = self.config.local_time
         timeline.zone = self.local_zone
@@ -265,27 +266,6 @@ class WarRoomApp(
     def on_unmount(self) -> None:
         self._sync_stop.set()
 
-    def cadence_words(self, incident: Incident | None) -> tuple[str, bool]:
-        """('update due 15:19Z (in 6m)', overdue?): the header's and the draft editor's words."""
-        from warroom.domain.cadence import describe
-
-        timing = self.desk.cadence(incident) if incident else None
-        return (describe(timing), timing.overdue) if timing else ("", False)
-
-    def _tick(self) -> None:
-        try:
-            header = self.query_one(HeaderBar)
-        except NoMatches:
-            return  # closing: the panes are gone before the clock stops
-        header.now = self.clock.now()
-        header.cadence_text, header.cadence_overdue = self.cadence_words(self.current)
-        show_cadence = getattr(self.screen, "show_cadence", None)  # the draft editor says it too
-        if show_cadence is not None:
-            show_cadence(header.cadence_text, header.cadence_overdue)
-        if header.cadence_overdue and not self._was_overdue and self.config.bell_when_overdue:
-            self.bell()
-        self._was_overdue = header.cadence_overdue
-
     # --- state → widgets ---------------------------------------------------------------------
 
     @property
@@ -310,6 +290,7 @@ class WarRoomApp(
         self.query_one(ChecklistPane).show(incident)
         self.query_one(CommsPane).show(self.desk.library.templates if self.loaded else {}, incident)
         self.query_one(TimelineView).show(incident.timeline if incident else [], reset=reset_timeline)
+        self._show_cadence()  # resolving pauses it, an update sent restarts it: now, not at the next tick
 
     def _announce_new_incidents(self, incidents: list[Incident]) -> None:
         """Someone else declared an incident (another terminal, the server): say so once."""

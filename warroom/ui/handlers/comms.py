@@ -1,14 +1,37 @@
-"""Comms: open a draft filled from live state, save and send versions, status-page
-components."""
+"""Comms: the update cadence in the header, open a draft filled from live state, save and
+send versions, status-page components."""
 
 from __future__ import annotations
 
+from warroom.domain.models import Incident
 from warroom.ui.screens.comms import DraftEditor
 from warroom.ui.widgets.comms import CommsPane
+from warroom.ui.widgets.header import HeaderBar
 
 
 class CommsHandlers:
     """Mixed into ``WarRoomApp``."""
+
+    def cadence_words(self, incident: Incident | None) -> tuple[str, bool]:
+        """('update due 15:19Z (in 6m)', overdue?): the header's and the draft editor's words."""
+        from warroom.domain.cadence import describe
+
+        timing = self.desk.cadence(incident) if incident else None
+        return (describe(timing), timing.overdue) if timing else ("", False)
+
+    def _tick(self) -> None:
+        self.query_one(HeaderBar).now = self.clock.now()
+        self._show_cadence()
+
+    def _show_cadence(self) -> None:
+        header = self.query_one(HeaderBar)
+        header.cadence_text, header.cadence_overdue = self.cadence_words(self.current)
+        show_cadence = getattr(self.screen, "show_cadence", None)  # the draft editor says it too
+        if show_cadence is not None:
+            show_cadence(header.cadence_text, header.cadence_overdue)
+        if header.cadence_overdue and not self._was_overdue and self.config.bell_when_overdue:
+            self.bell()
+        self._was_overdue = header.cadence_overdue
 
     def on_comms_pane_draft_requested(self, message: CommsPane.DraftRequested) -> None:
         self.open_draft(message.template_id)
