@@ -169,7 +169,11 @@ class Ledger:
         if not incident_ids:  # nothing valid: no transaction, no lock
             return [item for item in parsed if isinstance(item, EventResult)]
         # Signatures are checked before the lock, in parallel: they are most of the work.
-        verdicts = self.authority.verify_many(item for item in parsed if isinstance(item, Event))
+        # Each once: an event this server holds already is a duplicate (same bytes, checked
+        # when it was accepted) or a conflict (refused whatever its signature says).
+        verdicts = self.authority.verify_many(
+            item for item in parsed if isinstance(item, Event) and not self._holds(item)
+        )
         with self._lock:
             for attempt in range(_ATTEMPTS):
                 try:
@@ -343,6 +347,12 @@ class Ledger:
                     drop += purged_key_ids(entry_id, folder.events)
                     break
         return drop
+
+    def _holds(self, event: Event) -> bool:
+        """Whether this event's id is folded here already (read without the lock: a stale
+        answer only means checking a signature that was checked before)."""
+        folder = self._folders.get(event.incident_id)
+        return folder is not None and event.id in folder
 
     def _folder(self, incident_id: str) -> IncidentFolder:
         folder = self._folders.get(incident_id)
