@@ -220,14 +220,17 @@ class WarRoomApp(
     # --- loading and following ---------------------------------------------------------------
 
     def _load(self) -> None:
-        """Thread: read every journal and the library, then hand over to the UI."""
+        """Thread: read every journal and the library, handing over to the UI before the
+        runbooks (Markdown, the slow part: only attaching a checklist needs them)."""
         report = self.workspace.load()
-        self.desk.library, problems = Library.load(self.config)
+        library = self.desk.library = Library(self.config)
+        library.templates, library.incident_types  # noqa: B018 - reads them
+        self.call_from_thread(self._loaded, report.warnings, report.errors)
+        library.runbooks  # noqa: B018
         for part, (title, heading) in _LIBRARY_TITLES.items():
-            lines = [p.message for p in problems if p.part == part]
+            lines = [p.message for p in library.problems if p.part == part]
             if lines:
                 self.call_from_thread(self.notify, "\n".join([heading, *lines]), title=title, severity="warning", timeout=20)
-        self.call_from_thread(self._loaded, report.warnings, report.errors)
 
     def _loaded(self, warnings: list[str], errors: list[str]) -> None:
         self.loaded = True
