@@ -9,6 +9,7 @@ in ``warroom.ui.palette``. The UI thread never waits on the disk or the network.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -234,6 +235,7 @@ class WarRoomApp(
 
     def _loaded(self, warnings: list[str], errors: list[str]) -> None:
         self.loaded = True
+        gc.freeze()  # the loaded incidents live as long as the app: no collector pass walks them again
         self.query_one(TimelineView).loading = False
         incidents = self.desk.incidents()
         if incidents and self.selected_id is None:
@@ -268,6 +270,7 @@ class WarRoomApp(
 
     def on_unmount(self) -> None:
         self._sync_stop.set()
+        gc.unfreeze()  # what was set aside at load can be collected again
 
     # --- state → widgets ---------------------------------------------------------------------
 
