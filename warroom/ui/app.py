@@ -358,10 +358,11 @@ class WarRoomApp(
         self.run_worker(write, thread=True, group="journal", name="save events")
 
     def _saved(self, done: Callable[[], None] | None) -> None:
-        self.refresh_views()
-        self._tick()  # the header (status, cadence) shows the change now, not at the next second
-        if done is not None:
-            done()
+        with self.batch_update():  # the new line, the cleared box and the panes: one frame
+            self.refresh_views()
+            self._tick()  # the header (status, cadence) shows the change now, not at the next second
+            if done is not None:
+                done()
 
     def _save_failed(self, reason: str, failed: Callable[[str], None] | None) -> None:
         self.show_refusal(reason, key="not-saved", prefix="Not saved")  # above the panes, not over a dialog

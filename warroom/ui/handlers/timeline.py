@@ -26,10 +26,14 @@ class TimelineHandlers:
 
     def on_timeline_view_cursor_moved(self, message: TimelineView.CursorMoved) -> None:
         detail = self.query_one("#detail", Static)
-        if message.entry is None:
-            detail.update("")
-        else:
-            detail.update(describe_entry(message.entry, local_time=message.timeline.local_time, local_zone=message.timeline.zone))
+        text = (
+            ""
+            if message.entry is None
+            else describe_entry(message.entry, local_time=message.timeline.local_time, local_zone=message.timeline.zone)
+        )
+        if text != getattr(detail, "shown_text", None):  # an Enter moves the cursor twice
+            detail.shown_text = text
+            detail.update(text, layout=False)  # its height is fixed: no layout for a new line
 
     def on_timeline_view_details_requested(self, message: TimelineView.DetailsRequested) -> None:
         incident = self.current

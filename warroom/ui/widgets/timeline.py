@@ -148,6 +148,7 @@ class TimelineView(ScrollView, can_focus=True):
         self._filter: TimelineFilter = TimelineFilter()
         self._known_count = 0
         self._cache: OrderedDict[tuple, Strip] = OrderedDict()
+        self._all_count = 0
         self._show_date = False
         self._cursor_strips: list[Strip] = []
         """The rows of the entry under the cursor (one or more), for the current width."""
@@ -170,16 +171,24 @@ class TimelineView(ScrollView, can_focus=True):
         """Show ``entries`` (the incident's live list). ``reset``: a different incident, so
         jump to its end; otherwise keep following if we were at the end."""
         following = reset or self.cursor >= self._known_count - 1
+        grew = not reset and entries is self._all and len(entries) > self._all_count
         self._all = entries
         entries = self._filter.apply(entries)
         self._entries = entries
         self._known_count = len(entries)
-        self._cache.clear()
+        if not grew:
+            # Another incident, a theme, an entry changed in place: draw every line afresh.
+            # When entries were only added (the live case) the cached lines stay: their keys
+            # carry what each line shows, so one that moved or changed is drawn again.
+            self._cache.clear()
+        self._all_count = len(self._all)
         self._show_date = bool(entries) and entries[0].at.date() != entries[-1].at.date()
         self._cursor_strips = []
         self._set_virtual_size()
         if following:
             self.cursor = len(entries) - 1
+            if grew:  # the live case, at a size already laid out: now, in the new line's frame
+                self.scroll_to_region_of_cursor()
             self.call_after_refresh(self.scroll_to_region_of_cursor)
         else:
             self.cursor = min(self.cursor, len(entries) - 1)
@@ -248,8 +257,6 @@ class TimelineView(ScrollView, can_focus=True):
         return max(self.cursor, row - self._extra_rows())
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._cache.pop(("line", old), None)
-        self._cache.pop(("line", new), None)
         self._set_virtual_size()
         self.refresh()
         self.post_message(self.CursorMoved(self, self.selected))
@@ -291,7 +298,8 @@ class TimelineView(ScrollView, can_focus=True):
             if pending < len(self._pending):
                 return self._render_pending(self._pending[pending], width).apply_offsets(0, index)
             return Strip.blank(width, self.rich_style)
-        key = ("line", index)
+        entry = self._entries[index]
+        key = ("line", index, entry.id, entry.text, entry.redacted, entry.amended, self._show_date)
         strip = self._cache.get(key)
         if strip is None or strip.cell_length != width:
             strip = self._render_entry(index, width)
