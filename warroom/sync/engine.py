@@ -285,9 +285,14 @@ class SyncEngine:
                 # does have them, and the cursor is not advanced, so they come again.)
                 self.outbox.mark_synced(e.id for e in page.events)
                 keys = self._text_keys()
+                keys_synced = None
                 if page.keys and keys is not None:
-                    keys.add(page.keys)  # before the events: a folded entry opens at once
+                    # Written before the events (a folded entry opens at once); their fsync
+                    # overlaps the journal's, and both are done before the cursor moves on.
+                    _, keys_synced = keys.add_started(page.keys)
                 self._apply(page.events)
+                if keys_synced is not None:
+                    keys_synced()
                 # Something arrived (a declaration, perhaps): waiting events may go now.
                 self._requeue_now.set()
                 self._push_wake.set()
