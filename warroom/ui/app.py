@@ -266,7 +266,8 @@ class WarRoomApp(
             self.post_message(EventsArrived())
 
     def on_events_arrived(self, _message: EventsArrived) -> None:
-        self.refresh_views()
+        with self.batch_update():  # whatever arrived: one frame
+            self.refresh_views()
 
     def on_unmount(self) -> None:
         self._sync_stop.set()
