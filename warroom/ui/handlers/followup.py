@@ -18,12 +18,12 @@ class FollowUpHandlers:
         if incident is not None:
             from warroom.ui.screens.followup import ActionItemsScreen
 
-            self.push_screen(ActionItemsScreen(self._incident_getter(incident.id), lambda edit, done: self._save_action_item(incident.id, edit, done)))
+            self.push_screen(ActionItemsScreen(self._incident_getter(incident.id), lambda edit, done, failed=None: self._save_action_item(incident.id, edit, done, failed)))
 
-    def _save_action_item(self, incident_id: str, edit, done) -> None:
+    def _save_action_item(self, incident_id: str, edit, done, failed=None) -> None:
         fields = dict(owner=edit.owner, due=edit.due, priority=edit.priority, type=edit.type, ticket=edit.ticket)
         if edit.item_id is None:
-            self.apply(lambda: self.desk.add_action_item(incident_id, edit.text, **fields), done=done)
+            self.apply(lambda: self.desk.add_action_item(incident_id, edit.text, **fields), done=done, failed=failed)
             return
         self.apply(
             lambda: self.desk.update_action_item(
@@ -37,6 +37,7 @@ class FollowUpHandlers:
                 **fields,
             ),
             done=done,
+            failed=failed,
         )
 
     def action_metrics(self) -> None:

@@ -87,6 +87,10 @@ class ActionItemsScreen(Screen[None]):
         super().__init__()
         self._get_incident = get_incident
         self._act = act
+        self._advances: list[str] = []
+        """Items whose status key was pressed while a change was still being written: each
+        goes on from the state the one before left (two quick presses: todo → done)."""
+        self._advancing = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="actions-title")
@@ -147,10 +151,34 @@ class ActionItemsScreen(Screen[None]):
     def action_advance(self) -> None:
         item = self._selected()
         if item is not None:
+            self._advances.append(item.id)
+            if not self._advancing:
+                self._advance_next()
+
+    def _advance_next(self) -> None:
+        """One change at a time, each read from what the journal holds once the one before is
+        written (read earlier, a second press would repeat the first's step)."""
+        while self._advances:
+            item = self._get_incident().action_items.get(self._advances.pop(0))
+            if item is None:
+                continue
+            self._advancing = True
             self._act(
                 ActionItemEdit(item.id, item.text, None, None, item.priority, _NEXT_STATUS[item.status], item.type),
-                self.refresh_items,
+                self._advanced,
+                self._advance_refused,
             )
+            return
+
+    def _advanced(self) -> None:
+        self._advancing = False
+        self.refresh_items()
+        self._advance_next()
+
+    def _advance_refused(self, _reason: str) -> None:
+        # The reason is on screen; presses after it would step from a state nobody saw.
+        self._advancing = False
+        self._advances.clear()
 
     def _submitted(self, edit: ActionItemEdit | None) -> None:
         if edit is not None:
