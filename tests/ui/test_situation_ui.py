@@ -23,6 +23,11 @@ from warroom.ui.screens.viewer import DeliveryViewer, TextViewer
 from warroom.ui.widgets.comms import CommsPane
 
 try:
+    from settling import settle
+except ImportError:  # tests/ collected as a package
+    from tests.ui.settling import settle
+
+try:
     from serverproc import free_port, wait_until
 except ImportError:  # tests/ collected as a package
     from tests.serverproc import free_port, wait_until
@@ -33,12 +38,6 @@ STEPS = [
     {"id": "check/recent-deploys", "text": "Check recent deploys", "section": "Check", "code": ["printf 'rev 41 v2.14.2\\nrev 42 v2.14.3\\n'"]},
     {"id": "check/watch", "text": "Watch the error rate", "section": "Check", "code": ["echo watching; sleep 60; echo never"]},
 ]
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def until(pilot, predicate, what: str, tries: int = 400) -> None:

@@ -25,13 +25,12 @@ from warroom.ui.widgets.incidents import IncidentList
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.timeline import TimelineView
 
+try:
+    from settling import settle
+except ImportError:  # tests/ collected as a package
+    from tests.ui.settling import settle
+
 SHIPPED = ["warroom-colorblind", "warroom-dark", "warroom-high-contrast", "warroom-light"]
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def badge_texts(app) -> list[str]:

@@ -18,12 +18,10 @@ from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.scribe_desk import ScribeDesk, UnsavedLines
 from warroom.ui.widgets.timeline import TimelineView
 
-
-async def settle(pilot) -> None:
-    """Wait for journal writes/loads (thread workers) and the refresh they trigger."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+try:
+    from settling import settle
+except ImportError:  # tests/ collected as a package
+    from tests.ui.settling import settle
 
 
 async def type_line(pilot, text: str) -> None:
@@ -298,6 +296,7 @@ async def test_roster_shows_every_handover(make_app, sample_dir):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("escape", "3", "h")
+        await settle(pilot)  # h's request bubbles roster → sidebar → body → screen → app
         assert isinstance(app.screen, RoleHistoryScreen)
         shown = str(app.screen.query_one("Static").render())
         assert "Incident Commander: — → alice" in shown
@@ -424,12 +423,15 @@ async def test_resolving_offers_to_restore_components(make_app, sample_dir):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("escape", "5", "p")
+        await settle(pilot)  # the component prompt is up before anything is typed into it
         await pilot.press("ctrl+u", *"Payments API", "enter")
+        await settle(pilot)  # and the state picker
         await pilot.press("down", "down", "enter")  # partial outage
         await settle(pilot)
         assert app.current.components["Payments API"] is ComponentState.PARTIAL_OUTAGE
 
         await pilot.press("t")
+        await settle(pilot)
         await pilot.press("enter")  # monitoring → resolved is the highlighted next step
         assert app.screen.summary.lines == ["Status: monitoring → resolved"]
         await pilot.press("enter")
@@ -467,8 +469,10 @@ async def test_todo_promoted_then_action_item_edited_and_closed_from_the_keyboar
         assert items[0].from_entry == app.current.timeline[-2].id  # linked to the todo entry
 
         await pilot.press("f")
+        await settle(pilot)
         assert isinstance(app.screen, ActionItemsScreen)
         await pilot.press("enter")
+        await settle(pilot)  # the list's choice bubbles to its screen, which opens the form
         assert isinstance(app.screen, ActionItemForm)
         await pilot.press("tab", *"frank", "tab", *"2026-11-25", "enter")
         await settle(pilot)
@@ -478,6 +482,49 @@ async def test_todo_promoted_then_action_item_edited_and_closed_from_the_keyboar
         await settle(pilot)
         assert next(iter(app.current.action_items.values())).status is ActionStatus.DONE
         assert app.current.timeline[-1].text == "Action item done: Add an alert on checkout retry rate"
+
+
+async def test_status_key_pressed_twice_while_the_first_change_is_written_steps_twice(make_app, sample_dir, clock):
+    """Two quick presses of space are todo → in progress → done, even when the disk is slow:
+    the second press must not step again from the state the first one is still replacing."""
+    import threading
+
+    from warroom.domain import commands
+    from warroom.domain.models import ActionStatus
+    from warroom.ui.screens.followup import ActionItemsScreen
+
+    ws = Workspace(sample_dir, "alice", clock)
+    ws.load()
+    incident = ws.incidents()[0]
+    ws.record([commands.add_action_item(ws.factory, incident, "Page the payments on-call on checkout retries")])
+
+    app = make_app(sample_dir, poll_journals=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.select_incident(incident.id)
+        await pilot.press("escape", "f")
+        await settle(pilot)
+        assert isinstance(app.screen, ActionItemsScreen)
+
+        disk_answers = threading.Event()  # the journal's write waits until both keys are in
+        record = app.desk.record
+
+        def slow_record(events):
+            assert disk_answers.wait(30)
+            return record(events)
+
+        app.desk.record = slow_record
+        await pilot.press("space", "space")
+        disk_answers.set()
+        await settle(pilot)
+
+        item = next(iter(app.desk.get(incident.id).action_items.values()))
+        assert item.status is ActionStatus.DONE
+        changes = [e.text for e in app.desk.get(incident.id).timeline if e.text.startswith("Action item")]
+        assert changes[-2:] == [
+            "Action item in progress: Page the payments on-call on checkout retries",
+            "Action item done: Page the payments on-call on checkout retries",
+        ]
 
 
 async def test_milestones_are_editable_and_checked_for_order(make_app, sample_dir):

@@ -16,18 +16,17 @@ from warroom.ui.widgets.panes import PaneTabs
 from warroom.ui.widgets.roster import abbreviate_role, role_labels
 from warroom.ui.widgets.timeline import TimelineView
 
+try:
+    from settling import settle
+except ImportError:  # tests/ collected as a package
+    from tests.ui.settling import settle
+
 LONG_TITLE = "EU card payments declined at checkout after a tokens rollout"  # 60 characters
 LIAISON = "Customer Support Liaison"
 RUNBOOK_STEP = (
     "Roll back payments-api",
     "kubectl -n payments rollout undo deployment/payments-api --to-revision=41",
 )
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 @pytest.fixture

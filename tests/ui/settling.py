@@ -1,0 +1,55 @@
+"""Waiting until the app under test has finished what a key (or a load) set off.
+
+Pilot's own waits are not enough on a loaded machine. ``pilot.press`` returns once the process
+looks idle by its CPU time, and a process the kernel has descheduled uses no CPU, so it looks
+idle with work still queued. ``pilot.pause`` lets the app and the widgets of the screen on top
+handle what each had queued once; but one key can set off a chain: a message bubbling from a
+list to its container, the screen, then the app (one turn per hop), a dialog's result callback
+(another turn), a worker that journals and calls back into the UI thread, a screen composing
+its widgets. So ``settle`` repeats until nothing is left: no worker running, and every node on
+every screen has handled everything it was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+# Passes, each waiting on the app (not on time); a chain of hops ends long before this.
+_MOST_PASSES = 200
+
+
+async def settle(pilot) -> None:
+    """Return once no worker runs and no message or callback waits anywhere in the app."""
+    app = pilot.app
+    for _ in range(_MOST_PASSES):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await _every_node_caught_up(app)
+        if _quiet(app):
+            return
+    raise AssertionError("the app never settled: something keeps posting messages or starting workers")
+
+
+async def _every_node_caught_up(app) -> None:
+    """Each node (on every screen, not just the top one) handles what it had queued so far."""
+    loop = asyncio.get_running_loop()
+    waits = []
+    for node in [app, *app._registry]:
+        reached = loop.create_future()
+        if node.call_later(lambda reached=reached: reached.done() or reached.set_result(None)):
+            waits.append(reached)
+    if waits:
+        await asyncio.wait(waits, timeout=30)
+
+
+def _quiet(app) -> bool:
+    if any(not worker.is_finished for worker in app.workers):
+        return False
+    if app.message_queue_size or app._next_callbacks:
+        return False
+    for node in app._registry:
+        if node.message_queue_size or node._next_callbacks or node._pending_message is not None:
+            return False
+        if node.is_running and not node.is_mounted:
+            return False  # still composing or mounting its children
+    return True
