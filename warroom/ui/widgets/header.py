@@ -91,7 +91,15 @@ class HeaderBar(Widget):
         return line
 
     def render(self) -> Text:
-        width = max(1, self.size.width)
+        return self._text(max(1, self.size.width))
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        # Measured at the width the layout offers, not the current size: at the first layout
+        # the size is still 0, and a heading wrapped at width 1 would keep the header four
+        # lines tall (blank ones) until something asked for another layout.
+        return min(4, len(self._text(max(1, width)).plain.split("\n")))
+
+    def _text(self, width: int) -> Text:
         heading = self._heading(width)
         facts = self._facts(width)
         if heading.cell_len + 2 + facts.cell_len <= width:
