@@ -92,6 +92,8 @@ class SyncEngine:
         self._emitted: SyncStatus | None = None
         self._on_status: Callable[[SyncStatus], None] | None = None
         self._push_wake = threading.Event()
+        self._feed_thread = threading.local()
+        """``ingesting`` is set while this thread journals what the feed brought."""
         self._pull_wake = threading.Event()
         self._listening = False
         self._identity_stale = False
@@ -290,12 +292,19 @@ class SyncEngine:
                     # Written before the events (a folded entry opens at once); their fsync
                     # overlaps the journal's, and both are done before the cursor moves on.
                     _, keys_synced = keys.add_started(page.keys)
-                self._apply(page.events)
+                self._feed_thread.ingesting = True
+                try:
+                    self._apply(page.events)
+                finally:
+                    self._feed_thread.ingesting = False
                 if keys_synced is not None:
                     keys_synced()
-                # Something arrived (a declaration, perhaps): waiting events may go now.
-                self._requeue_now.set()
-                self._push_wake.set()
+                if self.outbox.waiting_count():
+                    # Something arrived (a declaration, perhaps): waiting events may go now.
+                    # (Nothing waiting: the push loop stays asleep, off the CPU while the
+                    # screen draws what came in.)
+                    self._requeue_now.set()
+                    self._push_wake.set()
             if page.unreadable:
                 self._update(
                     warning=f"{len(page.unreadable)} event(s) from the server need a newer "
@@ -420,7 +429,9 @@ class SyncEngine:
         """Workspace listener (runs in the recording thread): queue and wake; never raises."""
         try:
             self.outbox.note_recorded(events)
-            self._push_wake.set()
+            if not getattr(self._feed_thread, "ingesting", False):
+                # What the feed brought is marked synced already: nothing to push for it.
+                self._push_wake.set()
         except Exception:
             pass
 

@@ -31,9 +31,12 @@ def run_app(
     sync = sync and workspace.read_only is None  # the sync state lives in the data dir
 
     def ingest_and_show(events):
-        # Runs on the sync thread: journal what the server sent, then tell the app.
+        # Runs on the sync thread: journal what the server sent, then tell the app. Our own
+        # entries come back in the feed too: nothing new, so nothing to draw again (that
+        # redraw would take the CPU from the push and the other screen's frame).
         new = workspace.ingest(events)
-        app.events_arrived()
+        if new:
+            app.events_arrived()
         return new
 
     engine = _sync_engine(workspace, server, ingest_and_show) if sync else None
