@@ -360,3 +360,36 @@ async def test_stray_typing_with_no_text_box_focused_changes_nothing(make_app, s
     reader = Workspace(sample_dir, "reader", clock)
     reader.load()
     assert len(reader.events(incident_id)) == events_before
+
+
+async def test_entries_typed_into_a_full_timeline_are_drawn_at_its_end_with_the_scroll_bar(make_app, empty_dir, clock):
+    """Past the first page the timeline grows without a layout of the screen: the new line,
+    the scroll range and the scroll bar must still all follow."""
+    from warroom.domain import commands
+    from warroom.domain.models import Severity
+    from warroom.store.workspace import Workspace
+    from warroom.ui.widgets.timeline import TimelineView
+
+    ws = Workspace(empty_dir, "alice", clock)
+    ws.load()
+    declared = commands.declare(ws.factory, title="Queue backlog", severity=Severity.SEV2)
+    ws.record(declared)
+    incident = ws.get(declared[0].incident_id)
+    ws.record([commands.log_entry(ws.factory, incident, f"backlog sample {n}") for n in range(30)])
+    app = make_app(empty_dir, poll_journals=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        timeline = app.query_one(TimelineView)
+        height = timeline.scrollable_content_region.height
+        assert timeline.virtual_size.height > height and timeline.show_vertical_scrollbar
+        for n in range(3):
+            before = timeline.max_scroll_y
+            await pilot.press(*f"drained batch {n}", "enter")
+            await settle(pilot)
+            assert timeline.max_scroll_y == before + 1
+            assert timeline.scroll_y == timeline.max_scroll_y  # still following the end
+            assert timeline.vertical_scrollbar.window_virtual_size == timeline.virtual_size.height
+            rows = [timeline.render_line(y).text for y in range(height)]
+            assert f"drained batch {n}" in rows[-1]
+            if n:
+                assert f"drained batch {n - 1}" in rows[-2]

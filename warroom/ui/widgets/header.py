@@ -33,8 +33,9 @@ class HeaderBar(Widget):
     }
     """
 
-    incident: reactive[Incident | None] = reactive(None, always_update=True, layout=True)
-    """The selected incident (None: no incident yet)."""
+    incident: reactive[Incident | None] = reactive(None, always_update=True)
+    """The selected incident (None: no incident yet). The screen is laid out again only
+    when the header's height changes (see ``watch_incident``)."""
     now: reactive[datetime | None] = reactive(None)
     """The current time, set by the app's ticking clock."""
     user: reactive[str] = reactive("")
@@ -89,6 +90,13 @@ class HeaderBar(Widget):
         line.append("  ")
         line.append(safe_line(incident.title), style="bold")
         return line
+
+    def watch_incident(self) -> None:
+        # Every saved entry sets the incident; most change nothing of the header's height,
+        # and a layout of the whole screen is most of what drawing that entry costs.
+        width, height = self.content_size
+        if not width or self.get_content_height(None, None, width) != height:
+            self.refresh(layout=True)
 
     def render(self) -> Text:
         return self._text(max(1, self.size.width))

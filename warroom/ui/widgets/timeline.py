@@ -213,7 +213,7 @@ class TimelineView(ScrollView, can_focus=True):
             return
         following = self.cursor >= self._known_count - 1
         self._pending = rows
-        self.virtual_size = Size(0, len(self._entries) + self._extra_rows() + len(rows))
+        self._resize_virtually(Size(0, len(self._entries) + self._extra_rows() + len(rows)))
         if following:
             self.call_after_refresh(self.scroll_to_region_of_cursor)
         self.refresh()
@@ -239,10 +239,25 @@ class TimelineView(ScrollView, can_focus=True):
         """Rows the entry under the cursor takes beyond its own."""
         return max(0, len(self._cursor_strips) - 1)
 
+    def _resize_virtually(self, size: Size) -> None:
+        """Set the number of rows. While the scroll bar stays as it is (shown before and
+        after, or not needed before and after), nothing but this pane and its scroll bar
+        changes: they are redrawn without laying out the whole screen again (that layout was
+        most of the time a new entry took to appear)."""
+        old = self.virtual_size
+        height = self.scrollable_content_region.height
+        overflowed = old.height > height
+        if size == old or not height or size.width != old.width or overflowed != (size.height > height) or overflowed != self.show_vertical_scrollbar:
+            self.virtual_size = size
+            return
+        self.set_reactive(TimelineView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
+
     def _set_virtual_size(self) -> None:
         width = self.scrollable_content_region.width
         self._cursor_strips = self._render_cursor(width) if self.selected is not None and width > 0 else []
-        self.virtual_size = Size(0, len(self._entries) + self._extra_rows() + len(self._pending))
+        self._resize_virtually(Size(0, len(self._entries) + self._extra_rows() + len(self._pending)))
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
         following = self.cursor == len(self._entries) - 1
         if self._extra_rows() and (following or top <= self.cursor < top + height):
