@@ -84,7 +84,9 @@ class ChecklistPane(OptionList):
         counts the steps done of every checklist."""
         checklists = list(incident.checklists.values()) if incident else []
         progress = [c.progress for c in checklists]
-        self.border_subtitle = f"{sum(d for d, _ in progress)}/{sum(t for _, t in progress)}" if checklists else ""
+        subtitle = f"{sum(d for d, _ in progress)}/{sum(t for _, t in progress)}" if checklists else ""
+        if subtitle != self.border_subtitle:  # setting it repaints the pane, even to the same text
+            self.border_subtitle = subtitle
         signature = tuple(
             (c.runbook_id, c.title, tuple((s.id, tuple(s.ticks)) for s in c.steps)) for c in checklists
         )

@@ -61,7 +61,10 @@ class IncidentList(OptionList):
         if ids == self._ids and self.option_count == len(options):
             # Same incidents in the same order: update labels in place (no flicker, keeps scroll).
             for index, option in enumerate(options):
-                self.replace_option_prompt_at_index(index, option.prompt)
+                shown = self.get_option_at_index(index).prompt
+                if not isinstance(shown, Text) or (shown.plain, shown.spans, shown.style) != (option.prompt.plain, option.prompt.spans, option.prompt.style):
+                    # An unchanged label is left alone: replacing it repaints the whole list.
+                    self.replace_option_prompt_at_index(index, option.prompt)
         else:
             self.clear_options()
             self.add_options(options)
