@@ -29,7 +29,10 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
 UNSET_ENV = ("WARROOM_SERVER", "WARROOM_TOKEN", "WARROOM_DATA_DIR", "WARROOM_CONFIG_DIR", "WARROOM_USER",
-             "PYTHONDONTWRITEBYTECODE")
+             "PYTHONDONTWRITEBYTECODE",
+             # Each app draws at its own default rate (warroom sets one when this process
+             # imported warroom.ui and with it the variable; a bare Textual app keeps 60).
+             "TEXTUAL_FPS")
 FRAME_MS = None  # filled lazily from textual.constants.MAX_FPS
 
 
