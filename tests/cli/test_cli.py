@@ -31,16 +31,6 @@ def env(monkeypatch, tmp_path) -> dict[str, str]:
     return values
 
 
-@pytest.fixture
-def run(env, capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
 def subprocess_run(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
     full_env.update(env)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from warroom import cli
 from warroom.domain import commands
 from warroom.domain.records import RunOutcome, Verdict
 from warroom.store import paths
@@ -44,16 +43,6 @@ def env(monkeypatch, tmp_path) -> dict[str, str]:
     for name in ("WARROOM_SERVER", "WARROOM_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return values
-
-
-@pytest.fixture
-def run(env, capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def workspace(env) -> Workspace:
