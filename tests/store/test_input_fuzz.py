@@ -32,7 +32,12 @@ from hypothesis import strategies as st
 
 from warroom.domain.clock import FixedClock
 from warroom.domain.commands import EventFactory, declare, log_entry
+from pydantic_core import from_json
+
+from warroom.domain.event_decode import _fast as _fast_decode, decode_trusted
 from warroom.domain.events import Event, parse_canonical_event_json, parse_event
+from warroom.domain.sealing import TextSealer
+from warroom.domain.signing import Signer
 from warroom.domain.fold import fold_incident
 from warroom.domain.hlc import HybridClock
 from warroom.domain.models import EntryKind, Severity
@@ -398,3 +403,93 @@ def test_an_out_of_range_time_on_the_command_line_is_a_scribe_error(when):
 def test_the_mangled_fields_are_the_event_envelope():
     """If the envelope gains or renames a field, the event fuzz must learn it."""
     assert set(FIELDS) == set(Event.model_fields)
+
+
+# --- the journal's fast decoder ---------------------------------------------------------------
+# Journal lines are read back by ``decode_trusted``, which builds the event itself when the line
+# is in the canonical shape and leaves everything else to full validation. Whatever the line, it
+# must give exactly what full validation gives: the same event, or the same error.
+
+_SEALED_FACTORY = EventFactory(
+    "Dana Whitfield", _CLOCK, HybridClock(_CLOCK, "fuzz0002"), signer=Signer.generate()[0], sealer=TextSealer()
+)
+_SIGNED_EVENTS = [
+    *declare(_SEALED_FACTORY, title="Sealed and signed", severity=Severity.SEV1),
+]
+_SIGNED_STATE = fold_incident(_SIGNED_EVENTS[0].incident_id, _SIGNED_EVENTS)
+_SIGNED_EVENTS += [
+    log_entry(_SEALED_FACTORY, _SIGNED_STATE, "checkout p99 back under 300 ms", EntryKind.DECISION),
+    log_entry(_SEALED_FACTORY, _SIGNED_STATE, "rolled back **canary** 4411", EntryKind.ACTION),
+]
+
+
+def _same_outcome(raw: bytes, incident_id: str) -> Event | None:
+    try:
+        expected = parse_canonical_event_json(raw)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as caught:
+            decode_trusted(raw, incident_id)
+        assert str(caught.value) == str(exc)
+        return None
+    got = decode_trusted(raw, incident_id)
+    assert got == expected
+    assert got.model_dump_json() == expected.model_dump_json()
+    assert got.model_fields_set == expected.model_fields_set
+    assert got.at.utcoffset() == timedelta(0) and got.logged_at.utcoffset() == timedelta(0)
+    return got
+
+
+@fuzz(CHEAP * 2)
+@given(data=event_like(), compact=st.booleans())
+def test_the_fast_decoder_gives_what_full_validation_gives(data, compact):
+    TRIED["decode_trusted"] += 1
+    raw = json.dumps(data, separators=(",", ":") if compact else None, ensure_ascii=compact).encode()
+    _same_outcome(raw, INCIDENT)
+
+
+@pytest.mark.parametrize("event", [*GOOD_EVENTS, *_SIGNED_EVENTS], ids=lambda e: e.kind)
+def test_canonical_lines_take_the_fast_path_and_round_trip(event):
+    line = encode_line(event)
+    raw = line[9:-1]
+    fast = _fast_decode(from_json(raw), event.incident_id)
+    assert fast is not None  # else the equivalence above would be tested on the slow path only
+    assert fast == event == _same_outcome(raw, event.incident_id)
+    assert encode_line(fast) == line
+    assert fast.body() == event.body()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"actor": "Dana\u2028"},  # a line separator pydantic strips: full validation decides
+        {"actor": " Dana"},
+        {"actor": "x" * 65},
+        {"at": "2026-03-30T14:00:00.123Z"},  # not the canonical form, still a valid time
+        {"at": "2026-02-30T14:00:00Z"},
+        {"at": "2026-03-30T24:00:00Z"},
+        {"at": "2026-03-30T14:00:00+02:00"},
+        {"logged_at": "2026-03-30T14:00:00.1234567Z"},
+        {"sig": None},
+        {"sig": "0" * 16 + ":" + "A" * 85},
+        {"hlc": "0" * 18 + "-0000-fuzz0001\n"},
+        {"id": GOOD_DICTS[2]["id"].upper()},
+        {"kind": "entry.unknown"},
+        {"payload": {"entry_kind": "note"}},
+        {"payload": {"entry_kind": "declared", "text": "x"}},
+        {"extra": 1},
+    ],
+)
+def test_lines_off_the_canonical_shape_get_full_validations_answer(change):
+    data = {**GOOD_DICTS[2], **change}
+    for shape in (data, dict(reversed(data.items()))):
+        _same_outcome(json.dumps(shape, separators=(",", ":")).encode(), INCIDENT)
+
+
+def test_an_event_of_another_incident_is_decoded_for_the_journal_to_refuse(tmp_path):
+    other = _SIGNED_EVENTS[1]
+    assert decode_trusted(encode_line(other)[9:-1], INCIDENT) == other
+    path = tmp_path / f"{INCIDENT}.jsonl"
+    path.write_bytes(encode_line(GOOD_EVENTS[0]) + encode_line(other))
+    result = Journal(path, INCIDENT).open()
+    assert [bad.line_no for bad in result.damaged] == [2]
+    assert "belongs to incident" in result.damaged[0].reason

@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warroom.domain.events import Event, parse_canonical_event_json
+from warroom.domain.event_decode import decode_trusted
+from warroom.domain.events import Event
 from warroom.domain.fold import bulk
 from warroom.store.atomic import fsync_dir
 
@@ -119,7 +120,7 @@ def _decode_line(line: bytes) -> bytes:
     if zlib.crc32(payload) != expected:
         raise ValueError("checksum mismatch")
     # JSON syntax, nesting depth and types are checked by pydantic-core when the event is
-    # validated (parse_canonical_event_json), in one pass.
+    # decoded (decode_trusted), in one pass.
     return payload
 
 
@@ -284,6 +285,7 @@ class Journal:
     ) -> tuple[list[Event], int, bool, list[BadLine]]:
         events: list[Event] = []
         bad: list[BadLine] = []
+        incident_id = self.incident_id
         pos = 0
         line_no = start_line - 1
         length = len(data)
@@ -301,11 +303,11 @@ class Journal:
                 reason = str(exc)
             else:
                 try:
-                    event = parse_canonical_event_json(raw)
+                    event = decode_trusted(raw, incident_id)
                 except ValueError as exc:
                     reason = f"invalid event: {exc}"
                 else:
-                    if event.incident_id != self.incident_id:
+                    if event.incident_id != incident_id:
                         reason = f"event belongs to incident {event.incident_id}"
                     else:
                         events.append(event)
