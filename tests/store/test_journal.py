@@ -452,3 +452,38 @@ def test_append_cuts_a_torn_tail_left_by_another_writer(tmp_path):
     reopened = Journal(path, declared[0].incident_id).open()
     assert [e.id for e in reopened.events] == [e.id for e in declared]
     assert reopened.warnings == []
+
+
+def test_two_writers_taking_turns_keep_each_others_lines_and_cut_only_a_torn_one(tmp_path):
+    """Each writer skips the tail check while the file still ends where its own last line
+    did; any other write (a whole line, or half of one) makes it look again."""
+    from datetime import datetime, timezone
+
+    from warroom.domain import commands
+    from warroom.domain.clock import FixedClock
+    from warroom.domain.commands import EventFactory
+    from warroom.domain.hlc import HybridClock
+    from warroom.domain.models import Severity
+    from warroom.store.journal import Journal
+
+    clock = FixedClock(datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc))
+    factory = EventFactory("alice", clock, HybridClock(clock, "n1"))
+    declared = commands.declare(factory, title="x", severity=Severity.SEV3)
+    from warroom.domain.fold import fold_incident
+
+    state = fold_incident(declared[0].incident_id, declared)
+    notes = [commands.log_entry(factory, state, f"note {n}") for n in range(5)]
+    path = tmp_path / f"{declared[0].incident_id}.jsonl"
+    tui, cli = Journal(path, declared[0].incident_id), Journal(path, declared[0].incident_id)
+    tui.append(declared)
+    tui.append(notes[:1])
+    cli.append(notes[1:2])  # a whole line from the other writer
+    tui.append(notes[2:3])
+    with open(path, "ab") as handle:
+        handle.write(b"0badf00d {\"id\"")  # a third writer died mid-line
+    tui.append(notes[3:4])
+    cli.append(notes[4:])
+    assert (tui.torn_bytes_removed, cli.torn_bytes_removed) == (len(b"0badf00d {\"id\""), 0)
+    reopened = Journal(path, declared[0].incident_id).open()
+    assert [e.id for e in reopened.events] == [e.id for e in [*declared, *notes]]
+    assert reopened.warnings == [] and reopened.damaged == []

@@ -158,6 +158,11 @@ class Journal:
         self.damaged: list[BadLine] = []
         """Every corrupt line seen so far by open() and read_new()."""
         self._fd: int | None = None
+        self._appended_end = -1
+        """The file's size after our last append: while it still has that size, its tail is
+        our own whole line and needs no check for a torn write."""
+        self._locked_size = 0
+        self._created = False  # whether the last _locked_append_fd made the file
 
     @property
     def quarantine_path(self) -> Path:
@@ -350,17 +355,22 @@ class Journal:
             if event.incident_id != self.incident_id:
                 raise ValueError("event belongs to another incident")
         blob = b"".join(encode_line(e) for e in events)
-        created = not os.path.lexists(self.path)
-        if created:
+        # With our descriptor open the file exists (its name is checked under the lock).
+        if self._fd is None and not os.path.lexists(self.path):
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 error = ReadOnlyError if exc.errno in READ_ONLY_ERRNOS else JournalError
                 raise error(f"cannot create {self.path.parent}: {exc.strerror}. The entry was NOT saved.") from None
         fd = self._locked_append_fd()
+        created = self._created
         saved = False
         try:
-            self.torn_bytes_removed += _cut_torn_tail(fd)
+            size = self._locked_size
+            if size != self._appended_end:  # someone else wrote since our last append
+                removed = _cut_torn_tail(fd, size)
+                self.torn_bytes_removed += removed
+                size -= removed
             written = os.write(fd, blob)
             if written != len(blob):
                 # Never leave a partial line behind us: cut back to where we started.
@@ -368,6 +378,7 @@ class Journal:
                 raise JournalError(f"short write to {self.path} (disk full?); nothing was saved")
             _fsync(fd)
             saved = True
+            self._appended_end = size + written
         except OSError as exc:
             raise JournalError(
                 f"could not save to {self.path}: {exc.strerror}. The entry was NOT saved."
@@ -391,9 +402,11 @@ class Journal:
         appends (an Enter costs a write and an fsync, not an open and a close too) and opened
         again when the path no longer names its file: ``warroom repair`` moved the journal
         aside, or a failed first write removed it while we waited for the lock."""
+        self._created = False
         for _ in range(3):
             fd = self._fd
             if fd is None:
+                self._created = not os.path.lexists(self.path)
                 try:
                     fd = self._fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
                 except OSError as exc:
@@ -410,11 +423,13 @@ class Journal:
                 self._close_append_fd()
                 raise JournalError(f"cannot lock {self.path}: {exc.strerror}") from None
             if held.st_nlink > 0 and named is not None and (named.st_ino, named.st_dev) == (held.st_ino, held.st_dev):
+                self._locked_size = held.st_size
                 return fd
             self._close_append_fd()
         raise JournalError(f"{self.path} keeps disappearing; is something deleting journals?")
 
     def _close_append_fd(self) -> None:
+        self._appended_end = -1
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
@@ -431,12 +446,11 @@ class Journal:
             pass
 
 
-def _cut_torn_tail(fd: int) -> int:
+def _cut_torn_tail(fd: int, size: int) -> int:
     """Called under the lock before appending: if the file does not end with a newline, a
     writer (another process) died mid-line. That line was never reported as saved; cut it
     off so our line does not get glued onto it and turn into corruption. Returns the bytes
     removed (almost always 0, at the cost of one 1-byte pread)."""
-    size = os.fstat(fd).st_size
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return 0
     end = size

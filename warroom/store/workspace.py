@@ -373,7 +373,9 @@ class Workspace:
                     keys_synced()
                     keys_synced = None
                 with self._lock:
-                    folder = self._folders.setdefault(incident_id, IncidentFolder(incident_id, self.text_keys))
+                    folder = self._folders.get(incident_id)
+                    if folder is None:
+                        folder = self._folders[incident_id] = IncidentFolder(incident_id, self.text_keys)
                     if sealer is not None:
                         folder.know_texts(sealer.texts_of(e.id for e in batch))
                     folder.add_many(batch)
