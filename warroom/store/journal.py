@@ -107,7 +107,7 @@ def encode_line(event: Event) -> bytes:
     return b"%08x %s\n" % (zlib.crc32(payload), payload)
 
 
-def _decode_line(line: bytes) -> bytes:
+def decode_line(line: bytes) -> bytes:
     """The event JSON of one line (without its newline), checksum verified; ValueError says
     what is wrong."""
     if len(line) < 10 or line[8:9] != b" ":
@@ -303,7 +303,7 @@ class Journal:
             line = data[pos:newline]
             reason = None
             try:
-                raw = _decode_line(line)
+                raw = decode_line(line)
             except ValueError as exc:
                 reason = str(exc)
             else:

@@ -222,7 +222,21 @@ class WarRoomApp(
 
     def _load(self) -> None:
         """Thread: read every journal and the library, handing over to the UI before the
-        runbooks (Markdown, the slow part: only attaching a checklist needs them)."""
+        runbooks (Markdown, the slow part: only attaching a checklist needs them). A big
+        journal's latest entries are shown first, and drawn before the full load begins."""
+        from warroom.store.preview import tail_preview
+
+        preview = tail_preview(self.workspace.journal_dir, self.workspace.text_keys)
+        if preview is not None and preview.entries:
+            drawn = threading.Event()
+
+            def show() -> None:
+                timeline = self.query_one(TimelineView)
+                timeline.show_preview(preview.entries)
+                timeline.call_after_refresh(drawn.set)
+
+            self.call_from_thread(show)
+            drawn.wait(1.0)  # the load would slow that frame down (one interpreter, two threads)
         report = self.workspace.load()
         library = self.desk.library = Library(self.config)
         library.templates, library.incident_types  # noqa: B018 - reads them

@@ -154,6 +154,8 @@ class TimelineView(ScrollView, can_focus=True):
         """The rows of the entry under the cursor (one or more), for the current width."""
         self._pending: list[tuple[datetime, str, str, str]] = []
         """Lines being saved (time, kind, author, text), drawn after the entries."""
+        self.previewing = False
+        """Showing only the latest entries while the rest load (``show_preview``)."""
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -167,9 +169,18 @@ class TimelineView(ScrollView, can_focus=True):
             return self._entries[self.cursor]
         return None
 
+    def show_preview(self, entries: list[TimelineEntry]) -> None:
+        """Show the latest entries while older ones load, saying so; until ``show`` brings
+        the whole timeline, a search covers only these and entries cannot be acted on."""
+        self.loading = False
+        self.show(entries, reset=True)
+        self.previewing = True
+        self._say_count()
+
     def show(self, entries: list[TimelineEntry], *, reset: bool) -> None:
         """Show ``entries`` (the incident's live list). ``reset``: a different incident, so
         jump to its end; otherwise keep following if we were at the end."""
+        self.previewing = False
         following = reset or self.cursor >= self._known_count - 1
         grew = not reset and entries is self._all and len(entries) > self._all_count
         self._all = entries
@@ -192,15 +203,21 @@ class TimelineView(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_to_region_of_cursor)
         else:
             self.cursor = min(self.cursor, len(entries) - 1)
-        self.border_subtitle = (
-            f"{len(entries)} of {len(self._all)} · {self._filter.describe()}"
-            if not self._filter.is_empty
-            else f"{len(self._all)} entries"
-        )
+        self._say_count()
         self.refresh()
         # The selected entry may have changed in place (amended, redacted): the detail line
         # below must say so now, not when the cursor next moves.
         self.post_message(self.CursorMoved(self, self.selected))
+
+    def _say_count(self) -> None:
+        shown, total = len(self._entries), len(self._all)
+        if self.previewing:
+            found = f"{shown} of them · {self._filter.describe()} · " if not self._filter.is_empty else ""
+            self.border_subtitle = f"latest {total} entries · {found}loading older entries…"
+        elif not self._filter.is_empty:
+            self.border_subtitle = f"{shown} of {total} · {self._filter.describe()}"
+        else:
+            self.border_subtitle = f"{total} entries"
 
     @property
     def pending(self) -> list[tuple[datetime, str, str, str]]:
@@ -227,7 +244,11 @@ class TimelineView(ScrollView, can_focus=True):
         keeping the selected entry under the cursor."""
         selected = self.selected
         self._filter = timeline_filter
+        previewing = self.previewing
         self.show(self._all, reset=False)
+        if previewing:  # still only the latest entries: say so (the whole list refilters)
+            self.previewing = True
+            self._say_count()
         if selected is not None and selected in self._entries:
             self._move_to(self._entries.index(selected))
         elif self._entries:
@@ -447,6 +468,9 @@ class TimelineView(ScrollView, can_focus=True):
         self._move_to(len(self._entries) - 1)
 
     def _post_for_entry(self, message_type: type[_EntryMessage]) -> None:
+        if self.previewing:
+            self.notify("Older entries are still loading: try again in a moment.", title="Loading")
+            return
         if self.selected is not None:
             self.post_message(message_type(self, self.selected))
 
