@@ -79,6 +79,17 @@ def apply_event(state: Incident, event: Event) -> None:
         state.problems.append(f"event {short_id(event.id)} has unknown kind {event.kind!r}")
     else:
         handler(state, event)
+    _counted(state, event)
+
+
+def apply_logged(state: Incident, event: Event, text: str) -> None:
+    """``apply_event`` of an ``entry.logged`` event whose sealed text was opened to ``text``
+    (the fold of a big incident opens every entry: no opened copy of each event is made)."""
+    _logged(state, event, event.payload, text)
+    _counted(state, event)
+
+
+def _counted(state: Incident, event: Event) -> None:
     # Straight into the model's __dict__: pydantic's __setattr__ costs more than the rest of
     # applying a typical event, and these two plain fields need no validation.
     fields = state.__dict__
@@ -191,8 +202,11 @@ _ENTRY_KINDS = {kind.value: kind for kind in EntryKind}  # a dict lookup beats E
 
 
 def _on_logged(state: Incident, event: Event) -> None:
-    payload = event.payload
-    entry = _add_entry(state, event, _ENTRY_KINDS[payload["entry_kind"]], payload["text"])
+    _logged(state, event, event.payload, event.payload["text"])
+
+
+def _logged(state: Incident, event: Event, payload: dict, text: str) -> None:
+    entry = _add_entry(state, event, _ENTRY_KINDS[payload["entry_kind"]], text)
     if len(payload) > 2:  # markdown or details: rare, so the common entry pays nothing
         entry.markdown = bool(payload.get("markdown", False))
         details = payload.get("details")

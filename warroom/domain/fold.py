@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import attrgetter
 
-from warroom.domain.apply import apply_event as _apply, register_handler
+from warroom.domain.apply import apply_event, apply_logged, register_handler
 from warroom.domain.events import Event
 from warroom.domain.models import Incident
 from warroom.domain.sealing import open_text, open_texts, opened, with_text
@@ -117,13 +117,18 @@ class IncidentFolder:
         if len(closed) > 1:
             texts.update(open_texts(closed, self.keys))
 
-    def _open(self, event: Event) -> Event:
+    def _apply(self, state: Incident, event: Event) -> None:
+        """Apply one event, its sealed text opened (once: kept in ``_texts``)."""
         if "sealed" not in event.payload:
-            return event
+            apply_event(state, event)
+            return
         text = self._texts.get(event.id)
         if text is None:
             text = self._texts[event.id] = open_text(event, self.keys)
-        return with_text(event, text)  # type: ignore[return-value]
+        if event.kind == "entry.logged":
+            apply_logged(state, event, text)
+        else:
+            apply_event(state, with_text(event, text))  # type: ignore[arg-type]
 
     def add(self, event: Event) -> bool:
         """Apply one event; returns False for a duplicate (already applied)."""
@@ -135,7 +140,7 @@ class IncidentFolder:
         if event.kind == VOID_KIND or event.id in self._voided:
             self.refold()
         elif event.hlc > self.state.last_hlc or not self.state.last_hlc:
-            _apply(self.state, self._open(event))
+            self._apply(self.state, event)
         else:
             self.refold()
         return True
@@ -158,9 +163,9 @@ class IncidentFolder:
             new = sorted(fresh.values(), key=_event_order)
             reaches_back = any(e.kind == VOID_KIND or e.id in self._voided for e in new)
             if not reaches_back and (not self.state.last_hlc or new[0].hlc > self.state.last_hlc):
-                state, opened_event = self.state, self._open
+                state, apply = self.state, self._apply
                 for event in new:
-                    _apply(state, opened_event(event))
+                    apply(state, event)
             else:
                 self.refold()
         return len(new)
@@ -189,10 +194,10 @@ class IncidentFolder:
             self._open_all(self._events.values())
             self._voided = voided_ids(self._events.values())
             state = Incident(id=self.incident_id)
-            voided, opened_event = self._voided, self._open
+            voided, apply = self._voided, self._apply
             for event in sorted(self._events.values(), key=_event_order):
                 if event.id not in voided:
-                    _apply(state, opened_event(event))
+                    apply(state, event)
             self.state = state
 
 
@@ -207,7 +212,13 @@ def fold_incident(
         state = Incident(id=incident_id)
         for event in sorted(unique.values(), key=_event_order):
             if event.id not in voided:
-                _apply(state, with_text(event, texts[event.id]) if event.id in texts else event)
+                text = texts.get(event.id)
+                if text is None:
+                    apply_event(state, event)
+                elif event.kind == "entry.logged":
+                    apply_logged(state, event, text)
+                else:
+                    apply_event(state, with_text(event, text))  # type: ignore[arg-type]
     return state
 
 
