@@ -16,7 +16,7 @@ from warroom.domain.models import EntryKind, Incident, Severity
 from warroom.domain.sealing import UNAVAILABLE_TEXT, TextSealer, opened
 
 
-def sealed_incident():
+def sealed_incident(all_keys: bool = False):
     clock = FixedClock(datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc))
     sealer = TextSealer()
     factory = EventFactory("alice", clock, HybridClock(clock, "n1"), sealer=sealer)
@@ -38,7 +38,8 @@ def sealed_incident():
     clock.advance(seconds=30)
     events.append(commands.redact_entry(factory, state, logged[2].id, "guesswork"))
     keys = dict(sealer._new)
-    del keys[logged[0].id]  # one key never reached this machine
+    if not all_keys:
+        del keys[logged[0].id]  # one key never reached this machine
     return events, keys
 
 
@@ -72,3 +73,52 @@ def test_sealed_entries_fold_to_the_state_of_their_clear_texts():
     assert batch.state == expected
     batch.refold()
     assert batch.state == expected
+
+
+def test_texts_opened_when_read_equal_what_opening_at_fold_time_gave():
+    """Entries keep their sealed text until it is read: every entry, revision and flag then
+    reads as the fold that opened each event up front, and the state serializes the same."""
+    events, keys = sealed_incident()
+    incident_id = events[0].incident_id
+    expected = clear_fold(incident_id, events, keys)
+    for lazily in (fold_incident(incident_id, events, keys), _folded(incident_id, events, keys)):
+        assert len(lazily.timeline) == len(expected.timeline)
+        for entry, want in zip(lazily.timeline, expected.timeline):
+            assert (entry.id, entry.kind, entry.text, entry.markdown, entry.redacted) == (
+                want.id, want.kind, want.text, want.markdown, want.redacted
+            )
+            assert [(r.text, r.event_id, r.redaction) for r in entry.revisions] == [
+                (r.text, r.event_id, r.redaction) for r in want.revisions
+            ]
+    assert _folded(incident_id, events, keys).model_dump_json() == expected.model_dump_json()
+
+
+def _folded(incident_id, events, keys) -> Incident:
+    folder = IncidentFolder(incident_id, keys)
+    folder.add_many(events)
+    return folder.state
+
+
+def test_a_text_read_after_its_key_is_destroyed_does_not_open():
+    events, keys = sealed_incident()
+    incident_id = events[0].incident_id
+    folder = IncidentFolder(incident_id, keys)
+    folder.add_many(events)
+    decision = next(e for e in folder.state.timeline if e.kind is EntryKind.DECISION)
+    del keys[decision.id]  # destroyed before anyone drew the entry
+    assert decision.text == UNAVAILABLE_TEXT
+    folder.reopen([decision.id])
+    assert next(e for e in folder.state.timeline if e.id == decision.id).text == UNAVAILABLE_TEXT
+
+
+def test_a_text_read_before_its_key_arrived_opens_once_it_has():
+    events, all_keys = sealed_incident(all_keys=True)
+    incident_id = events[0].incident_id
+    missing = next(e for e in events if e.kind == "entry.logged")
+    keys = {i: k for i, k in all_keys.items() if i != missing.id}
+    folder = IncidentFolder(incident_id, keys)
+    folder.add_many(events)
+    assert next(e for e in folder.state.timeline if e.id == missing.id).text == UNAVAILABLE_TEXT
+    keys[missing.id] = all_keys[missing.id]
+    folder.reopen([missing.id])
+    assert next(e for e in folder.state.timeline if e.id == missing.id).text == "auth service 5xx since 14:58"

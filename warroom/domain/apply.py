@@ -9,6 +9,7 @@ every state change writes its automatic timeline entry, old → new.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from datetime import date
 from operator import attrgetter
 
@@ -86,6 +87,12 @@ def apply_logged(state: Incident, event: Event, text: str) -> None:
     """``apply_event`` of an ``entry.logged`` event whose sealed text was opened to ``text``
     (the fold of a big incident opens every entry: no opened copy of each event is made)."""
     _logged(state, event, event.payload, text)
+    _counted(state, event)
+
+
+def apply_sealed_logged(state: Incident, event: Event, opener: Callable[[str], str]) -> None:
+    """``apply_logged`` with the text left sealed: ``opener`` opens it when first read."""
+    _logged(state, event, event.payload, "").sealed_text = opener
     _counted(state, event)
 
 
@@ -205,12 +212,13 @@ def _on_logged(state: Incident, event: Event) -> None:
     _logged(state, event, event.payload, event.payload["text"])
 
 
-def _logged(state: Incident, event: Event, payload: dict, text: str) -> None:
+def _logged(state: Incident, event: Event, payload: dict, text: str) -> TimelineEntry:
     entry = _add_entry(state, event, _ENTRY_KINDS[payload["entry_kind"]], text)
     if len(payload) > 2:  # markdown or details: rare, so the common entry pays nothing
         entry.markdown = bool(payload.get("markdown", False))
         details = payload.get("details")
         entry.details = {safe_line(k): safe(v) for k, v in details.items()} if details else details
+    return entry
 
 
 def _find(state: Incident, entry_id: str) -> TimelineEntry | None:

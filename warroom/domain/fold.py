@@ -31,10 +31,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import attrgetter
 
-from warroom.domain.apply import apply_event, apply_logged, register_handler
+from warroom.domain.apply import apply_event, apply_logged, apply_sealed_logged, register_handler
 from warroom.domain.events import Event
 from warroom.domain.models import Incident
-from warroom.domain.sealing import open_text, open_texts, opened, with_text
+from warroom.domain.sealing import EntryTexts, open_text, open_texts, with_text
 
 __all__ = ["IncidentFolder", "bulk", "fold", "fold_incident", "register_handler", "voided_ids"]
 
@@ -95,6 +95,7 @@ class IncidentFolder:
         self.keys = keys
         self._events: dict[str, Event] = {}
         self._texts: dict[str, str] = {}  # sealed events' texts, once opened
+        self._entry_texts = EntryTexts(self._events, keys, self._texts)
         self._voided: set[str] = set()
         self.state = Incident(id=incident_id)
 
@@ -111,9 +112,10 @@ class IncidentFolder:
         self._texts.update(texts)
 
     def _open_all(self, events: Iterable[Event]) -> None:
-        """Open the sealed texts of many events in one go (a load, a big batch)."""
+        """Open the sealed texts of many amendments in one go (a load, a big batch); logged
+        entries' texts are opened when first read."""
         texts = self._texts
-        closed = [e for e in events if "sealed" in e.payload and e.id not in texts]
+        closed = [e for e in events if "sealed" in e.payload and e.kind != "entry.logged" and e.id not in texts]
         if len(closed) > 1:
             texts.update(open_texts(closed, self.keys))
 
@@ -123,12 +125,15 @@ class IncidentFolder:
             apply_event(state, event)
             return
         text = self._texts.get(event.id)
+        if event.kind == "entry.logged":
+            if text is None:
+                apply_sealed_logged(state, event, self._entry_texts)
+            else:
+                apply_logged(state, event, text)
+            return
         if text is None:
             text = self._texts[event.id] = open_text(event, self.keys)
-        if event.kind == "entry.logged":
-            apply_logged(state, event, text)
-        else:
-            apply_event(state, with_text(event, text))  # type: ignore[arg-type]
+        apply_event(state, with_text(event, text))  # type: ignore[arg-type]
 
     def add(self, event: Event) -> bool:
         """Apply one event; returns False for a duplicate (already applied)."""
@@ -207,16 +212,17 @@ def fold_incident(
     """The state of one incident from its events (duplicates and order do not matter)."""
     unique = {e.id: e for e in events if e.incident_id == incident_id}
     with bulk(len(unique)):
-        texts = open_texts((e for e in unique.values() if "sealed" in e.payload), keys)
+        texts = open_texts((e for e in unique.values() if "sealed" in e.payload and e.kind != "entry.logged"), keys)
+        entry_texts = EntryTexts(unique, keys, {})
         voided = voided_ids(unique.values())
         state = Incident(id=incident_id)
         for event in sorted(unique.values(), key=_event_order):
             if event.id not in voided:
                 text = texts.get(event.id)
-                if text is None:
+                if event.kind == "entry.logged" and "sealed" in event.payload:
+                    apply_sealed_logged(state, event, entry_texts)
+                elif text is None:
                     apply_event(state, event)
-                elif event.kind == "entry.logged":
-                    apply_logged(state, event, text)
                 else:
                     apply_event(state, with_text(event, text))  # type: ignore[arg-type]
     return state

@@ -6,11 +6,14 @@ incident's events. These models are what the UI, the CLI and the exporters read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from warroom.domain.ids import matches_ref
 from warroom.domain.records import CommandRun, HypothesisVerdict
@@ -169,6 +172,10 @@ class TimelineEntry:
     """The text is Markdown (imported from a postmortem): exported as Markdown, not escaped."""
     details: dict[str, str] | None = None
     """Named fields behind the line (an alert's labels, annotations and links), if any."""
+    sealed_text: Annotated[Callable[[str], str] | None, Field(exclude=True), SkipJsonSchema()] = field(
+        default=None, repr=False, compare=False
+    )
+    """Opens the entry's sealed text from its id, while not opened yet (see ``_read_text``)."""
 
     @property
     def revisions(self) -> list[EntryRevision]:
@@ -189,6 +196,28 @@ class TimelineEntry:
     @property
     def backdated(self) -> bool:
         return (self.logged_at - self.at).total_seconds() >= 60
+
+
+# A 100,000-entry incident would open every sealed text when it loads, though only a screenful
+# is drawn: ``text`` opens it when first read (drawn, searched, exported) and keeps it. Opening
+# asks the key store at that moment, so a purged key leaves the text unreadable.
+_text_slot = TimelineEntry.text  # type: ignore[attr-defined]
+
+
+def _read_text(entry: TimelineEntry) -> str:
+    opener = entry.sealed_text
+    if opener is not None:
+        _text_slot.__set__(entry, opener(entry.id))
+        entry.sealed_text = None
+    return _text_slot.__get__(entry)
+
+
+def _write_text(entry: TimelineEntry, text: str) -> None:
+    entry.sealed_text = None
+    _text_slot.__set__(entry, text)
+
+
+TimelineEntry.text = property(_read_text, _write_text, doc="The current text (after amendments); empty when redacted.")  # type: ignore[assignment]
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 
 from warroom.domain.events import Event
 from warroom.domain.signing import b64encode
+from warroom.domain.text import safe
 
 SEALABLE_KINDS = frozenset({"entry.logged", "entry.amended"})
 _VERSION = "v1."
@@ -148,6 +149,29 @@ def open_texts(events: Iterable[Event], keys: Mapping[str, bytes] | None) -> dic
                     pass
         texts[event_id] = text
     return texts
+
+
+class EntryTexts:
+    """Opens the sealed texts of entries when they are first read (``TimelineEntry.text``),
+    by event id: ``events`` and ``opened`` are the caller's own dicts, read and filled here.
+
+    Only texts that opened are remembered: a text read before its key arrived is tried again
+    later. The key is looked up when the text is read, so after a purge destroys it the text
+    no longer opens."""
+
+    __slots__ = ("events", "keys", "opened")
+
+    def __init__(self, events: Mapping[str, Event], keys: Mapping[str, bytes] | None, opened: dict[str, str]) -> None:
+        self.events, self.keys, self.opened = events, keys, opened
+
+    def __call__(self, event_id: str) -> str:
+        text = self.opened.get(event_id)
+        if text is None:
+            event = self.events.get(event_id)
+            text = UNAVAILABLE_TEXT if event is None else open_text(event, self.keys)
+            if text is not UNAVAILABLE_TEXT:
+                self.opened[event_id] = text
+        return safe(text)
 
 
 def with_text(event: Event, text: str) -> OpenedEvent:
