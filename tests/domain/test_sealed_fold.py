@@ -13,7 +13,7 @@ from warroom.domain.commands import EventFactory
 from warroom.domain.fold import IncidentFolder, fold_incident, voided_ids
 from warroom.domain.hlc import HybridClock
 from warroom.domain.models import EntryKind, Incident, Severity
-from warroom.domain.sealing import UNAVAILABLE_TEXT, TextSealer, opened
+from warroom.domain.sealing import UNAVAILABLE_TEXT, TextSealer, opened, seal
 
 
 def sealed_incident(all_keys: bool = False):
@@ -122,3 +122,12 @@ def test_a_text_read_before_its_key_arrived_opens_once_it_has():
     keys[missing.id] = all_keys[missing.id]
     folder.reopen([missing.id])
     assert next(e for e in folder.state.timeline if e.id == missing.id).text == "auth service 5xx since 14:58"
+
+
+def test_a_sealed_text_from_an_older_writer_is_opened_with_its_escapes_made_visible():
+    events, keys = sealed_incident()
+    logged = next(e for e in events if e.kind == "entry.logged" and e.id in keys)
+    payload = {**logged.payload, "sealed": seal(logged.id, "\x1b[2Jscreen wiped", keys[logged.id])}
+    events = [e.model_copy(update={"payload": payload}) if e.id == logged.id else e for e in events]
+    for state in (fold_incident(events[0].incident_id, events, keys), _folded(events[0].incident_id, events, keys)):
+        assert next(e for e in state.timeline if e.id == logged.id).text == "␛[2Jscreen wiped"
