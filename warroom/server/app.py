@@ -131,7 +131,7 @@ def create_app(
         tokens=tokens,
         limits=limits,
         body_limits={ALERTMANAGER_PATH: ALERT_BODY_MAX},
-        fast_routes={"/v1/feed": feed.serve_feed},
+        fast_routes={("GET", "/v1/feed"): feed.serve_feed, ("POST", "/v1/events"): events.serve_push},
     )
     install_error_handlers(app)
     for router in (meta.router, incidents.router, events.router, feed.router, alerts.router, keys.router):

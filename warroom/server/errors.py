@@ -92,15 +92,40 @@ def describe_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
     return "; ".join(parts), clean
 
 
+MAX_NESTING = 100
+"""Bodies nested deeper than this are refused as too deep, whether or not the parser coped
+(where it gives up depends on how deep the call stack already is)."""
+
+
+def _too_deep(send: str) -> ApiError:
+    return ApiError(
+        400, f"the request body nests arrays or objects too deeply to read: send {send} "
+        "(events are a few levels deep)"
+    )
+
+
+def nested_deeper_than(data: Any, limit: int) -> bool:
+    """Whether decoded JSON nests lists/objects more than ``limit`` levels (no recursion)."""
+    level = [data]
+    for _ in range(limit + 1):
+        inner = []
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(v for v in item.values() if isinstance(v, (dict, list)))
+            elif isinstance(item, list):
+                inner.extend(v for v in item if isinstance(v, (dict, list)))
+        if not inner:
+            return False
+        level = inner
+    return True
+
+
 def parse_json_body(raw: bytes, *, send: str) -> Any:
     """The decoded body, or a 400 saying where the JSON broke and what to ``send``."""
     try:
         return json.loads(raw)
     except RecursionError:
-        raise ApiError(
-            400, f"the request body nests arrays or objects too deeply to read: send {send} "
-            "(events are a few levels deep)"
-        ) from None
+        raise _too_deep(send) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
         raise ApiError(
@@ -108,11 +133,14 @@ def parse_json_body(raw: bytes, *, send: str) -> Any:
         ) from None
 
 
-def validate_body(model: type[BaseModel], data: Any, problem: str):
-    """``data`` as ``model``, or a 422: ``problem``, then a sentence naming what is wrong."""
+def validate_body(model: type[BaseModel], data: Any, problem: str, *, send: str = "JSON"):
+    """``data`` as ``model``, or a 422: ``problem``, then a sentence naming what is wrong (a
+    400 when the body is nested too deeply to be anything we take)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        if nested_deeper_than(data, MAX_NESTING):
+            raise _too_deep(send) from None
         sentence, clean = describe_errors(exc.errors(include_url=False))
         raise ApiError(422, f"{problem}: {sentence}", clean) from None
 
@@ -125,6 +153,15 @@ def storage_unavailable(exc: Exception) -> JSONResponse:
         f"the server could not use its database ({exc}); nothing from this request was "
         "stored, try again shortly",
         headers={"Retry-After": str(STORE_RETRY_AFTER)},
+    )
+
+
+def unexpected_error() -> JSONResponse:
+    """The 500 of a bug (logged with the exception being handled)."""
+    log.exception("unexpected error")
+    return error_response(
+        500, "the server hit an unexpected error (it is in the server log); try again, "
+        "and report it if it keeps happening"
     )
 
 
@@ -157,8 +194,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return error_response(
-            500, "the server hit an unexpected error (it is in the server log); try again, "
-            "and report it if it keeps happening"
-        )
+        return unexpected_error()

@@ -33,6 +33,11 @@ an incident must not slow down the people writing to it. So:
 * **Looked up once.** With SQLite, a cursor this process handed out (mark and anchor) is of
   this database's history for as long as the process runs (a file replaced under it stops
   the store altogether), so a poll coming back with it skips the look-up.
+* **Served from memory.** With SQLite this process stores every row, so the feed keeps
+  the last ``TAIL_ROWS`` rows the ledger committed; a held poll's page within them is built
+  on the event loop from that tail (no query, no thread hop). Pages reaching outside it, or
+  holding sealed texts (whose keys a purge may have destroyed meanwhile), are read from the
+  database as before.
 * **Compressed once.** A client that accepts gzip (httpx does) gets the page compressed;
   a shared page is compressed once for all its readers, so a thousand watchers cost the
   machine a tenth of the bytes to copy.
@@ -48,11 +53,12 @@ import binascii
 import gzip
 import json
 import logging
+import threading
 
 from fastapi.concurrency import run_in_threadpool
 
 from warroom.server.ledger import Ledger
-from warroom.server.storage import EventStore, Mark
+from warroom.server.storage import EventStore, FeedRow, Mark, StoredEvent
 
 log = logging.getLogger("warroom.server")
 
@@ -67,6 +73,8 @@ PACED_FROM = 32
 """A publish waking fewer held polls than this is not a cycle (nothing to pace)."""
 MAX_CACHED_PAGES = 256
 MAX_ISSUED_CURSORS = 4096
+TAIL_ROWS = 4096
+"""Rows kept in memory for held polls' pages (SQLite): the newest, a few MB at most."""
 GZIP_FROM_BYTES = 1024
 """Smaller answers (an empty page) are sent as they are: compressing them gains nothing."""
 
@@ -153,6 +161,10 @@ class Feed:
         self._cycle_started = 0.0
         self._cycle_pending = 0
         self._next_publish = 0.0
+        self._tail: list[FeedRow] = []  # consecutive positions, oldest first
+        self._tail_lock = threading.Lock()
+        if store.marks_are_positions and not store.shared:
+            ledger.on_stored = self._stored
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -342,6 +354,36 @@ class Feed:
             if future is not None and not future.done():
                 future.set_result(None)
 
+    def _stored(self, rows: list[StoredEvent], positions: list[int]) -> None:
+        """From the ledger, in commit order: keep the newest rows for held polls."""
+        fresh = [
+            FeedRow(position, position, row.incident_id, row.received_at, row.event_json)
+            for row, position in zip(rows, positions)
+        ]
+        with self._tail_lock:
+            tail = self._tail
+            # Only an unbroken run of positions tells that no row is missing in between.
+            if tail and fresh and fresh[0].position != tail[-1].position + 1:
+                tail = []
+            if any(b.position != a.position + 1 for a, b in zip(fresh, fresh[1:])):
+                tail, fresh = [], []
+            tail = tail + fresh
+            self._tail = tail[-TAIL_ROWS:] if len(tail) > 2 * TAIL_ROWS else tail
+
+    def _from_tail(self, after: Mark, limit: int, upto: Mark) -> list[FeedRow] | None:
+        """Rows after ``after`` up to ``upto`` (at most ``limit``), when the tail holds every
+        one of them and none carries sealed text; else None (read the database)."""
+        if after >= upto:
+            return []  # nothing published after it: the database would say the same
+        tail = self._tail  # replaced, never changed in place: a consistent snapshot
+        if not tail or after < tail[0].position - 1 or upto > tail[-1].position:
+            return None
+        start = after - tail[0].position + 1
+        rows = tail[start : start + min(limit, upto - after)]
+        if any('"sealed"' in row.event_json for row in rows):
+            return None
+        return rows
+
     async def _shared_page(self, after: Mark, anchor: str | None, limit: int) -> Page:
         key = (after, anchor or "", limit)
         pages = self._pages
@@ -352,7 +394,12 @@ class Feed:
         if len(pages) < MAX_CACHED_PAGES:
             pages[key] = future
         try:
-            page = Page(await run_in_threadpool(self._build, after, anchor, limit, self.published))
+            upto = self.published
+            rows = self._from_tail(after, limit + 1, upto)
+            if rows is not None:
+                page = Page(self._body(rows, after, anchor, limit, {}))
+            else:
+                page = Page(await run_in_threadpool(self._build, after, anchor, limit, upto))
         except BaseException as exc:
             pages.pop(key, None)
             future.set_exception(exc)
@@ -367,15 +414,20 @@ class Feed:
         rows = store.read_feed(after, limit + 1)
         if upto is not None:
             rows = [row for row in rows if not row.mark > upto]
+        # The keys of sealed texts go with their events (none once an entry is purged); only
+        # rows that can hold sealed text are looked up.
+        sealed = [event_id_of(row.event_json) for row in rows[:limit] if '"sealed"' in row.event_json]
+        keys = store.text_keys([i for i in sealed if i]) if sealed else {}
+        return self._body(rows, after, anchor, limit, keys)
+
+    def _body(self, rows: list[FeedRow], after: Mark, anchor: str | None, limit: int, keys: dict[str, str]) -> bytes:
+        """The page's JSON: ``rows`` (one more than ``limit`` when there are more)."""
+        store = self.store
         more = len(rows) > limit
         rows = rows[:limit]
         next_mark = rows[-1].mark if rows else after
         next_anchor = anchor_of(event_id_of(rows[-1].event_json)) if rows else (anchor or "")
         self._remember(next_mark, next_anchor)
-        # The keys of sealed texts go with their events (none once an entry is purged); only
-        # rows that can hold sealed text are looked up.
-        sealed = [event_id_of(row.event_json) for row in rows if '"sealed"' in row.event_json]
-        keys = store.text_keys([i for i in sealed if i]) if sealed else {}
         # The stored JSON is served as is: no re-validation, and byte-identical on every replica.
         items = ",".join(
             f'{{"position":{row.position},"received_at":{json.dumps(row.received_at)},"event":{row.event_json}'

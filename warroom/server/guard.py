@@ -92,11 +92,12 @@ class RequestGuard:
         tokens: TokenCache | None,
         limits: ServerLimits,
         body_limits: dict[str, int] | None = None,
-        fast_routes: dict[str, ASGIApp] | None = None,
+        fast_routes: dict[tuple[str, str], ASGIApp] | None = None,
     ) -> None:
         """``body_limits``: paths with their own body size limit (an alert notification may
-        be large). ``fast_routes``: GET paths answered by plain ASGI handlers once the token
-        and the limits are checked, without FastAPI's routing (the feed)."""
+        be large). ``fast_routes``: ``(method, path)`` answered by plain ASGI handlers once the
+        token, the limits and the body are checked, without FastAPI's routing (the feed, the
+        push); the body comes to them in one ``http.request`` message."""
         self.app = app
         self.body_limits = body_limits or {}
         self.fast_routes = fast_routes or {}
@@ -131,16 +132,16 @@ class RequestGuard:
             await refusal(scope, receive, send_closing)
             return
         try:
+            handler = self.fast_routes.get((scope["method"], scope["path"]), self.app)
             if not has_body:
-                fast = self.fast_routes.get(scope["path"]) if scope["method"] == "GET" else None
-                await (fast or self.app)(scope, receive, send_closing)
+                await handler(scope, receive, send_closing)
                 return
             body, refusal = await self._read_body(receive, scope["path"])
             if refusal is not None:
                 await refusal(scope, receive, send_closing)
                 return
             body_state["pending"] = False
-            await self.app(scope, _replay(body, receive), send_closing)
+            await handler(scope, _replay(body, receive), send_closing)
         finally:
             self._release(key, is_poll)
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,6 +112,9 @@ class Ledger:
         self._feed_mark = store.start
         self._behind = False
         self.unreadable_rows = 0
+        self.on_stored: Callable[[list[StoredEvent], list[int]], None] | None = None
+        """Called (in the submitting thread, under the ledger's lock) with each committed
+        batch's rows and their positions, in commit order."""
         self.catch_up()
 
     # --- following the store ---------------------------------------------------------------
@@ -217,6 +221,8 @@ class Ledger:
             for incident_id, event_ids in folded_early.items():
                 self._folders[incident_id].discard(event_ids)
             raise
+        if rows and self.on_stored is not None:
+            self.on_stored(rows, positions)
         position_of = {item.event.id: position for item, position in zip(staged, positions)}
         by_incident: dict[str, list[Event]] = {}
         for item, position in zip(staged, positions):

@@ -29,7 +29,9 @@ async def register_key(request: Request, who: Person, identities: IdentitiesDep,
     it are then taken from whoever delivers them."""
     if who.name is None:
         raise ApiError(403, "this server runs without tokens: there is nobody to register a key for")
-    body = validate_body(KeyRegistration, parse_json_body(await request.body(), send='{"public_key": "..."}'), "the body must be {\"public_key\": \"...\"}")
+    shape = '{"public_key": "..."}'
+    data = parse_json_body(await request.body(), send=shape)
+    body = validate_body(KeyRegistration, data, f"the body must be {shape}", send=shape)
     try:
         created = await run_in_threadpool(identities.register, who, body.public_key)
     except ValueError as exc:

@@ -140,6 +140,9 @@ class EventStore(ABC):
     """True when other processes write to the same database (several replicas)."""
     start: Mark
     """The mark before the first row."""
+    marks_are_positions: bool = False
+    """True when a row's mark is its position and this process writes every row (SQLite):
+    the feed may then serve what the ledger just stored from memory."""
 
     # --- writing ------------------------------------------------------------------------------
 

@@ -196,6 +196,7 @@ class SqliteStore(EventStore):
 
     shared = False
     start = 0
+    marks_are_positions = True
     tokens_version_is_local = True
 
     def __init__(self, path: Path, *, dedupe: bool | None = True) -> None:
