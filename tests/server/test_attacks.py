@@ -389,6 +389,23 @@ def test_a_forged_import_cannot_act_as_the_ic(team, tmp_path):
     assert resolve.id not in states and handover.id not in states
 
 
+def test_a_forged_twin_pushed_ahead_of_a_signed_event_is_refused(team):
+    """A relay holds a colleague's signed entry the server has not seen yet, and pushes a
+    copy with other words (same id, same signature) just ahead of it in the same batch."""
+    alice, bob = team["alice"], team["bob"]
+    incident = declare(alice)  # alice's warroom registers her signing key
+    genuine = alice.factory().make(incident, EntryLogged(text="rolling back the deploy"))
+    twin = json.loads(genuine.model_dump_json())
+    twin["payload"] = {**twin["payload"], "text": "nothing to see here, closing the incident"}
+
+    first, second = bob.push([twin, genuine])
+    assert first["status"] == "rejected" and first["code"] == "forbidden", first
+    assert "does not match its content" in first["reason"]
+    assert second["status"] == "accepted", second
+    stored = [e for e in all_server_events(alice.server.url, alice.token) if e.id == genuine.id]
+    assert [e.payload["text"] for e in stored] == ["rolling back the deploy"]
+
+
 # --- 8-9. alert intake ----------------------------------------------------------------------
 
 

@@ -53,6 +53,13 @@ class Author:
 Refusal = tuple[RejectionCode, str]
 
 
+class Unchecked:
+    """No verdict on an event's signature yet: ``author`` checks it itself."""
+
+
+UNCHECKED = Unchecked()
+
+
 def is_uuid7(text: str) -> bool:
     return len(text) == 36 and text[14] == "7"
 
@@ -94,14 +101,30 @@ class Authority:
     def keys(self) -> KeyRing:
         return self._keys
 
-    def verify_many(self, events: Iterable[Event]) -> dict[str, str | None]:
-        """Check the signatures of a batch at once, before the ledger's lock, on several
-        threads (the Ed25519 check releases the GIL): it is most of a push's cost. Returns
-        event id → why the signature does not prove the actor (None: it does)."""
-        signed = [e for e in events if e.sig is not None]
+    def start_verifying(self, events: Iterable[tuple[int, Event]]) -> Callable[[], dict[int, str | None]]:
+        """Start checking the signatures of a batch's ``(index, event)`` pairs, before the
+        ledger's lock, on worker threads (the Ed25519 check releases the GIL): it is most of
+        a push's cost, and the caller prepares the rest of the batch meanwhile. Returns a
+        function that waits for the verdicts: batch index → why the signature does not
+        prove the actor (None: it does). By index, not by event id: two events of one batch
+        may carry the same id and signature and differ in content, and each is judged on
+        its own bytes."""
+        keys = self._keys
+        signed = [(index, event) for index, event in events if event.sig is not None]
         if len(signed) < 8:
-            return {e.id: self._keys.verify(e) for e in signed}
-        return dict(zip((e.id for e in signed), _verifier_pool().map(self._keys.verify, signed, chunksize=16)))
+            verdicts = _verify_all(keys, signed)
+            return lambda: verdicts
+        pool, workers = _verifier_pool()
+        share = -(-len(signed) // workers)  # one slice per thread: a trip each, not one per event
+        futures = [pool.submit(_verify_all, keys, signed[start : start + share]) for start in range(0, len(signed), share)]
+
+        def verdicts() -> dict[int, str | None]:
+            found: dict[int, str | None] = {}
+            for future in futures:
+                found.update(future.result())
+            return found
+
+        return verdicts
 
     # --- the checks -------------------------------------------------------------------------
 
@@ -143,15 +166,15 @@ class Authority:
         return None
 
     def author(
-        self, principal: Principal, event: Event, verdicts: dict[str, str | None] | None = None
+        self, principal: Principal, event: Event, verdict: "str | None | Unchecked" = UNCHECKED
     ) -> tuple[Author | None, Refusal | None]:
         """Who the event speaks for, or why it cannot be taken from this principal
-        (``verdicts``: signatures already checked by ``verify_many``)."""
+        (``verdict``: this event's signature as checked by ``start_verifying``)."""
         if not principal.authenticated:
             # No tokens at all (a throwaway drill): the event is taken at its word.
             return Author(event.actor, False), None
         if event.sig is not None:
-            problem = verdicts[event.id] if verdicts is not None and event.id in verdicts else self._keys.verify(event)
+            problem = self._keys.verify(event) if isinstance(verdict, Unchecked) else verdict
             if problem is not None and "not registered" in problem and self._may_reload(event):
                 self.reload()  # another replica may have registered it just now
                 problem = self._keys.verify(event)
@@ -205,12 +228,18 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
-def _verifier_pool() -> ThreadPoolExecutor:
+def _verifier_pool() -> tuple[ThreadPoolExecutor, int]:
+    """The signature checkers' threads, and how many there are."""
     global _POOL
+    workers = max(2, os.cpu_count() or 2)
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="warroom-verify")
-        return _POOL
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="warroom-verify")
+        return _POOL, workers
+
+
+def _verify_all(keys: KeyRing, signed: list[tuple[int, Event]]) -> dict[int, str | None]:
+    return {index: keys.verify(event) for index, event in signed}
 
 
 def _names(event: Event):

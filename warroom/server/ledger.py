@@ -57,7 +57,7 @@ from warroom.domain.ids import short_id
 from warroom.domain.models import INCIDENT_COMMANDER
 from warroom.domain.sealing import entry_of
 from warroom.server.auth import Principal
-from warroom.server.authority import Authority
+from warroom.server.authority import UNCHECKED, Authority, Unchecked
 from warroom.server.identities import Identities
 from warroom.server.textkeys import key_problem, purged_key_ids
 from warroom.server.storage import EventStore, FeedRow, RaceLost, StoredEvent, StoreError, WriteBatch
@@ -88,8 +88,17 @@ class _Keys:
     offered: dict[str, str]
     keep: dict[str, tuple[str, str | None]]
     purged: set[str]
-    verdicts: dict[str, str | None]
-    """Signatures checked before the lock (event id → why not the actor's; None: it is)."""
+    verdicts: dict[int, str | None]
+    """Signatures checked before the lock (batch index → why not the actor's; None: it is)."""
+    prepared: dict[int, "_Prepared"]
+
+
+@dataclass
+class _Prepared:
+    """What is known of one valid event of a batch before the lock."""
+
+    event_json: str
+    text_refusal: "tuple[RejectionCode, str] | None"
 
 
 class Ledger:
@@ -172,16 +181,23 @@ class Ledger:
         incident_ids = sorted({item.incident_id for item in parsed if isinstance(item, Event)})
         if not incident_ids:  # nothing valid: no transaction, no lock
             return [item for item in parsed if isinstance(item, EventResult)]
-        # Signatures are checked before the lock, in parallel: they are most of the work.
-        # Each once: an event this server holds already is a duplicate (same bytes, checked
-        # when it was accepted) or a conflict (refused whatever its signature says).
-        verdicts = self.authority.verify_many(
-            item for item in parsed if isinstance(item, Event) and not self._holds(item)
+        # Signatures are checked before the lock, on other threads: they are most of the
+        # work, and this thread prepares what does not depend on them meanwhile. Each once:
+        # an event this server holds already is a duplicate (same bytes, checked when it
+        # was accepted) or a conflict (refused whatever its signature says).
+        verdicts_of = self.authority.start_verifying(
+            (index, item) for index, item in enumerate(parsed) if isinstance(item, Event) and not self._holds(item)
         )
+        prepared = {
+            index: _Prepared(item.model_dump_json(), self.authority.check_text(item))
+            for index, item in enumerate(parsed)
+            if isinstance(item, Event)
+        }
+        verdicts = verdicts_of()
         with self._lock:
             for attempt in range(_ATTEMPTS):
                 try:
-                    return self._submit_once(principal, parsed, incident_ids, text_keys or {}, verdicts)
+                    return self._submit_once(principal, parsed, incident_ids, text_keys or {}, verdicts, prepared)
                 except RaceLost as exc:
                     log.info("batch judged again (%s)", exc)
             raise StoreError("the database stayed too busy to take this batch; try again")
@@ -192,11 +208,12 @@ class Ledger:
         parsed: list["Event | EventResult"],
         incident_ids: list[str],
         text_keys: dict[str, str],
-        verdicts: dict[str, str | None],
+        verdicts: dict[int, str | None],
+        prepared: dict[int, "_Prepared"],
     ) -> list[EventResult]:
         now = self.clock.now()
         received_at = utc_iso(now)
-        keys = _Keys(text_keys, {}, set(), verdicts)
+        keys = _Keys(text_keys, {}, set(), verdicts, prepared)
         results: list[EventResult | None] = [None] * len(parsed)
         staged: list[_Staged] = []
         folded_early: dict[str, set[str]] = {}  # staged events folded in for the IC rule
@@ -264,7 +281,7 @@ class Ledger:
             if isinstance(event, EventResult):
                 results[index] = event
                 continue
-            event_json = event.model_dump_json()
+            event_json = keys.prepared[index].event_json
             offered = keys.offered.get(event.id)
             problem = key_problem(event, offered) if offered is not None else None
             if self.dedupe:
@@ -274,7 +291,10 @@ class Ledger:
                     if seen.status is Outcome.DUPLICATE and offered is not None and problem is None:
                         keys.keep[event.id] = (offered, entry_of(event))  # a relay bringing a key we lacked
                     continue
-            refusal = self._authorize(principal, event, declared_now, unapplied, folded_early, now, keys.verdicts)
+            refusal = self._authorize(
+                principal, event, declared_now, unapplied, folded_early, now,
+                keys.verdicts.get(index, UNCHECKED), keys.prepared[index].text_refusal,
+            )  # fmt: skip
             if refusal is None and problem is not None:
                 refusal = (RejectionCode.INVALID, f"the event is not valid: {problem}")
             if refusal is not None:
@@ -299,12 +319,13 @@ class Ledger:
         unapplied: dict[str, list[Event]],
         folded_early: dict[str, set[str]],
         now: datetime,
-        verdicts: dict[str, str | None] | None = None,
+        verdict: "str | None | Unchecked",
+        text_refusal: tuple[RejectionCode, str] | None,
     ) -> tuple[RejectionCode, str] | None:
-        refusal = self.authority.check_time(event, now) or self.authority.check_text(event)
+        refusal = self.authority.check_time(event, now) or text_refusal
         if refusal is not None:
             return refusal
-        author, refusal = self.authority.author(principal, event, verdicts)
+        author, refusal = self.authority.author(principal, event, verdict)
         if refusal is not None:
             return refusal
         assert author is not None
