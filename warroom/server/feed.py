@@ -35,9 +35,9 @@ an incident must not slow down the people writing to it. So:
   the store altogether), so a poll coming back with it skips the look-up.
 * **Served from memory.** With SQLite this process stores every row, so the feed keeps
   the last ``TAIL_ROWS`` rows the ledger committed; a held poll's page within them is built
-  on the event loop from that tail (no query, no thread hop). Pages reaching outside it, or
-  holding sealed texts (whose keys a purge may have destroyed meanwhile), are read from the
-  database as before.
+  on the event loop from that tail (no query, no thread hop), with the keys of its sealed
+  texts as the ledger stored and destroyed them. Pages reaching outside it are read from the
+  database.
 * **Compressed once.** A client that accepts gzip (httpx does) gets the page compressed;
   a shared page is compressed once for all its readers, so a thousand watchers cost the
   machine a tenth of the bytes to copy.
@@ -161,8 +161,12 @@ class Feed:
         self._cycle_started = 0.0
         self._cycle_pending = 0
         self._next_publish = 0.0
-        self._tail: list[FeedRow] = []  # consecutive positions, oldest first
-        self._tail_lock = threading.Lock()
+        # Rows of consecutive positions, oldest first, and the text keys of their events by
+        # event id: one tuple, replaced whole when rows come or go, so a page built on the
+        # loop never pairs rows with keys of another state. Keys are added and removed in
+        # place (as the database's are), always before the rows they belong to appear.
+        self._tail: tuple[list[FeedRow], dict[str, str]] = ([], {})
+        self._tail_lock = threading.Lock()  # between writers
         if store.marks_are_positions and not store.shared:
             ledger.on_stored = self._stored
 
@@ -354,35 +358,41 @@ class Feed:
             if future is not None and not future.done():
                 future.set_result(None)
 
-    def _stored(self, rows: list[StoredEvent], positions: list[int]) -> None:
-        """From the ledger, in commit order: keep the newest rows for held polls."""
+    def _stored(self, rows: list[StoredEvent], positions: list[int], kept: dict[str, str], dropped: list[str]) -> None:
+        """From the ledger, in commit order: keep the newest rows (and their text keys, as
+        the database has them) for held polls."""
         fresh = [
             FeedRow(position, position, row.incident_id, row.received_at, row.event_json)
             for row, position in zip(rows, positions)
         ]
         with self._tail_lock:
-            tail = self._tail
+            tail, keys = self._tail
             # Only an unbroken run of positions tells that no row is missing in between.
-            if tail and fresh and fresh[0].position != tail[-1].position + 1:
-                tail = []
-            if any(b.position != a.position + 1 for a, b in zip(fresh, fresh[1:])):
-                tail, fresh = [], []
+            if (tail and fresh and fresh[0].position != tail[-1].position + 1) or any(
+                b.position != a.position + 1 for a, b in zip(fresh, fresh[1:])
+            ):
+                tail, keys = [], {}
+            for event_id, key in kept.items():
+                keys.setdefault(event_id, key)  # as the store: a key already stored stays
+            for event_id in dropped:
+                keys.pop(event_id, None)
             tail = tail + fresh
-            self._tail = tail[-TAIL_ROWS:] if len(tail) > 2 * TAIL_ROWS else tail
+            if len(tail) > 2 * TAIL_ROWS:
+                tail = tail[-TAIL_ROWS:]
+                held = {event_id_of(row.event_json) for row in tail}
+                keys = {event_id: key for event_id, key in keys.items() if event_id in held}
+            self._tail = (tail, keys)
 
-    def _from_tail(self, after: Mark, limit: int, upto: Mark) -> list[FeedRow] | None:
-        """Rows after ``after`` up to ``upto`` (at most ``limit``), when the tail holds every
-        one of them and none carries sealed text; else None (read the database)."""
+    def _from_tail(self, after: Mark, limit: int, upto: Mark) -> tuple[list[FeedRow], dict[str, str]] | None:
+        """Rows after ``after`` up to ``upto`` (at most ``limit``) with their text keys, when
+        the tail holds every one of them; else None (read the database)."""
         if after >= upto:
-            return []  # nothing published after it: the database would say the same
-        tail = self._tail  # replaced, never changed in place: a consistent snapshot
+            return [], {}  # nothing published after it: the database would say the same
+        tail, keys = self._tail
         if not tail or after < tail[0].position - 1 or upto > tail[-1].position:
             return None
         start = after - tail[0].position + 1
-        rows = tail[start : start + min(limit, upto - after)]
-        if any('"sealed"' in row.event_json for row in rows):
-            return None
-        return rows
+        return tail[start : start + min(limit, upto - after)], keys
 
     async def _shared_page(self, after: Mark, anchor: str | None, limit: int) -> Page:
         key = (after, anchor or "", limit)
@@ -395,9 +405,9 @@ class Feed:
             pages[key] = future
         try:
             upto = self.published
-            rows = self._from_tail(after, limit + 1, upto)
-            if rows is not None:
-                page = Page(self._body(rows, after, anchor, limit, {}))
+            found = self._from_tail(after, limit + 1, upto)
+            if found is not None:
+                page = Page(self._body(found[0], after, anchor, limit, found[1]))
             else:
                 page = Page(await run_in_threadpool(self._build, after, anchor, limit, upto))
         except BaseException as exc:
@@ -431,7 +441,7 @@ class Feed:
         # The stored JSON is served as is: no re-validation, and byte-identical on every replica.
         items = ",".join(
             f'{{"position":{row.position},"received_at":{json.dumps(row.received_at)},"event":{row.event_json}'
-            + (f',"text_key":{json.dumps(keys[event_id])}' if (event_id := event_id_of(row.event_json)) in keys else "")
+            + (f',"text_key":{json.dumps(key)}' if (key := keys.get(event_id_of(row.event_json) or "")) else "")
             + "}"
             for row in rows
         )

@@ -121,9 +121,10 @@ class Ledger:
         self._feed_mark = store.start
         self._behind = False
         self.unreadable_rows = 0
-        self.on_stored: Callable[[list[StoredEvent], list[int]], None] | None = None
-        """Called (in the submitting thread, under the ledger's lock) with each committed
-        batch's rows and their positions, in commit order."""
+        self.on_stored: Callable[[list[StoredEvent], list[int], dict[str, str], list[str]], None] | None = None
+        """Called (in the submitting thread, under the ledger's lock) after each commit, in
+        commit order, with the rows stored and their positions, the text keys stored (by
+        event id; a key already stored stays) and the event ids whose keys were destroyed."""
         self.catch_up()
 
     # --- following the store ---------------------------------------------------------------
@@ -225,21 +226,19 @@ class Ledger:
                 rows = [stored_row(i.event, received_at, principal.name, i.event_json) for i in staged]
                 positions = batch.insert(rows)
                 drop = self._keys_to_drop(keys.purged)
-                batch.put_text_keys(
-                    {
-                        event_id: key
-                        for event_id, (key, entry) in keys.keep.items()
-                        if event_id not in drop and entry not in self._purged and entry not in keys.purged
-                    },
-                    received_at,
-                )
+                kept = {
+                    event_id: key
+                    for event_id, (key, entry) in keys.keep.items()
+                    if event_id not in drop and entry not in self._purged and entry not in keys.purged
+                }
+                batch.put_text_keys(kept, received_at)
                 batch.drop_text_keys(drop)
         except BaseException:
             for incident_id, event_ids in folded_early.items():
                 self._folders[incident_id].discard(event_ids)
             raise
-        if rows and self.on_stored is not None:
-            self.on_stored(rows, positions)
+        if (rows or kept or drop) and self.on_stored is not None:
+            self.on_stored(rows, positions, kept, drop)
         position_of = {item.event.id: position for item, position in zip(staged, positions)}
         by_incident: dict[str, list[Event]] = {}
         for item, position in zip(staged, positions):
