@@ -280,7 +280,11 @@ class Feed:
 
     def receipt(self, position: int, event_id: str) -> str | None:
         """A cursor at a just-stored event (see the module's docstring)."""
-        mark = self.store.mark_at(position)
+        tail = self._tail[0]
+        if tail and tail[0].position <= position <= tail[-1].position:
+            mark = position  # in the tail: stored by this process, and its position is its mark
+        else:
+            mark = self.store.mark_at(position)
         if mark is None:
             return None
         anchor = anchor_of(event_id)

@@ -223,7 +223,9 @@ class RequestGuard:
         deadline = loop.time() + self.limits.body_timeout
         while True:
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                # (asyncio.timeout_at: no task per message, as wait_for makes)
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 log.warning("closed a request whose body took over %.0f s", self.limits.body_timeout)
                 return b"", error_response(
