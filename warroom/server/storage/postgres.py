@@ -48,6 +48,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from warroom.server.storage.pg_pool import RecentlyGood
+
 from warroom.server.storage.base import (
     EventStore,
     FeedRow,
@@ -259,18 +261,13 @@ class PostgresStore(EventStore):
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to {redact_url(url)}: {_reason(exc)}") from None
         try:
+            fresh = RecentlyGood()  # no round trip to check a connection that just worked
+            # timeout: how long a request waits for a connection (all busy, or the database
+            # away) before it answers 503 and the client retries.
             self._pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=pool_size,
-                kwargs={"autocommit": True},
-                check=ConnectionPool.check_connection,
-                # How long a request waits for a connection (all busy, or the database away)
-                # before it answers 503 and the client retries.
-                timeout=3,
-                name="warroom",
-                open=False,
-            )
+                url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, check=fresh.check,
+                reset=fresh.returned, timeout=3, name="warroom", open=False,
+            )  # fmt: skip
             self._pool.open(wait=True, timeout=10)
         except (PoolTimeout, psycopg.Error) as exc:
             self._pool.close()
