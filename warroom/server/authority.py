@@ -23,6 +23,7 @@ The incident rules (one declaration, IC-only changes) stay in the ledger; they a
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -155,12 +156,7 @@ class Authority:
         if problem:
             return RejectionCode.INVALID, f"the event is not valid: {problem}"
         for what, name in _names(event):
-            problem = name_problem(name, what=what)
-            if what == "role name" and problem is None:
-                try:
-                    canonical_role(name)
-                except ValueError as exc:
-                    problem = str(exc)
+            problem = _name_refusal(what, name)
             if problem:
                 return RejectionCode.INVALID, f"the event is not valid: {problem}"
         return None
@@ -240,6 +236,19 @@ def _verifier_pool() -> tuple[ThreadPoolExecutor, int]:
 
 def _verify_all(keys: KeyRing, signed: list[tuple[int, Event]]) -> dict[int, str | None]:
     return {index: keys.verify(event) for index, event in signed}
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_refusal(what: str, name: str) -> str | None:
+    """Why ``name`` cannot be a user or role name (None: it can). Remembered: the same few
+    names come with every event, and looking at each letter's script is most of the check."""
+    problem = name_problem(name, what=what)
+    if what == "role name" and problem is None:
+        try:
+            canonical_role(name)
+        except ValueError as exc:
+            problem = str(exc)
+    return problem
 
 
 def _names(event: Event):
