@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tui(args, *, demo: bool = False) -> int:
+    # Start-up allocates much and frees little, and the cyclic collector would walk it all
+    # several times before the first frame (tens of ms). The console turns it on again after
+    # its first full frame.
+    gc.disable()
     # The console always opens: a config file it cannot use means defaults and a banner.
     from warroom.store.config import load_config_or_defaults, login_name, resolve_user
 

@@ -25,8 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from warroom.comms.brief import clean
 from warroom.comms.channels import build_body, subject
@@ -35,6 +34,9 @@ from warroom.domain.ids import uuid7
 from warroom.domain.models import CommsChannel, Incident
 from warroom.store.config import ChannelDestination, DestinationKind
 from warroom.store.deliveries import Attempt, Delivery, DeliveryOutbox, DeliveryState
+
+if TYPE_CHECKING:
+    import httpx
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 60.0
@@ -63,6 +65,10 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def send_http(destination: ChannelDestination, delivery: Delivery, transport: httpx.BaseTransport | None = None) -> AttemptResult:
+    # Imported here: the console builds the delivery service at start-up, and an HTTP stack
+    # that only a configured webhook needs would delay its first frame.
+    import httpx
+
     url = destination.resolved_url()
     if not url:
         return AttemptResult(False, f"no URL: environment variable {destination.url_env} is not set", retryable=False)

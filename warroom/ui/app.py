@@ -36,6 +36,7 @@ from warroom.ui.handlers import (
     IncidentHandlers,
     SituationHandlers,
     LayoutHandlers,
+    LoadingHandlers,
     SyncHandlers,
     TimelineHandlers,
 )
@@ -43,7 +44,6 @@ from warroom.ui.keymap import install_keymap, key_for
 from warroom.ui.messages import EventsArrived
 from warroom.ui.palette import WarRoomCommands
 from warroom.ui.screens.console import ConsoleScreen
-from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.themes import install_themes
 from warroom.ui.widgets.checklist import ChecklistPane
 from warroom.ui.widgets.comms import CommsPane
@@ -63,16 +63,10 @@ from warroom.ui.widgets.timeline import TimelineView
 # How often to look for entries written by other processes (the CLI, another TUI).
 JOURNAL_POLL_SECONDS = 0.5
 
-_LIBRARY_TITLES = {
-    "incident type": ("Incident types", "Incident types not loaded:"),
-    "template": ("Templates", "These templates could not be used (the others loaded):"),
-    "runbook": ("Runbooks", "These runbooks could not be read (the others loaded):"),
-}
-
 
 class WarRoomApp(
     GuardHandlers, IncidentHandlers, TimelineHandlers, ChecklistHandlers, CommsHandlers, FollowUpHandlers,
-    SyncHandlers, SituationHandlers, DeliveryHandlers, LayoutHandlers, App[int],
+    SyncHandlers, SituationHandlers, DeliveryHandlers, LayoutHandlers, LoadingHandlers, App[int],
 ):  # fmt: skip
     """The incident war-room console.
 
@@ -160,6 +154,8 @@ class WarRoomApp(
         self._last_rejection: str | None = None
         self._known_incidents: set[str] | None = None
         self._rejected_count = 0
+        self._load_result: tuple[list[str], list[str]] | None = None  # (warnings, errors), set by the load
+        self._panes_ready = threading.Event()  # set once mounted: the load's results have panes to go to
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -206,10 +202,13 @@ class WarRoomApp(
         timeline = self.query_one(TimelineView)
         timeline.local_time = self.config.local_time
         timeline.zone = self.local_zone
-        timeline.loading = True
         self.mount_scribe_and_banners()
-        self.run_worker(self._load, thread=True, group="load", name="load journals")
+        self._panes_ready.set()
+        timeline.loading = self._load_result is None  # a big data dir: say so until it is read
+        self._load_finished()
         if self._ask_name:
+            from warroom.ui.screens.pickers import TextPrompt
+
             prompt = TextPrompt(
                 "Your name on the timeline",
                 value=self.workspace.actor or login_name(),
@@ -220,36 +219,8 @@ class WarRoomApp(
 
     # --- loading and following ---------------------------------------------------------------
 
-    def _load(self) -> None:
-        """Thread: read every journal and the library, handing over to the UI before the
-        runbooks (Markdown, the slow part: only attaching a checklist needs them). A big
-        journal's latest entries are shown first, and drawn before the full load begins."""
-        from warroom.store.preview import tail_preview
-
-        preview = tail_preview(self.workspace.journal_dir, self.workspace.text_keys)
-        if preview is not None and preview.entries:
-            drawn = threading.Event()
-
-            def show() -> None:
-                timeline = self.query_one(TimelineView)
-                timeline.show_preview(preview.entries)
-                timeline.call_after_refresh(drawn.set)
-
-            self.call_from_thread(show)
-            drawn.wait(1.0)  # the load would slow that frame down (one interpreter, two threads)
-        report = self.workspace.load()
-        library = self.desk.library = Library(self.config)
-        library.templates, library.incident_types  # noqa: B018 - reads them
-        self.call_from_thread(self._loaded, report.warnings, report.errors)
-        library.runbooks  # noqa: B018
-        for part, (title, heading) in _LIBRARY_TITLES.items():
-            lines = [p.message for p in library.problems if p.part == part]
-            if lines:
-                self.call_from_thread(self.notify, "\n".join([heading, *lines]), title=title, severity="warning", timeout=20)
-
     def _loaded(self, warnings: list[str], errors: list[str]) -> None:
         self.loaded = True
-        gc.freeze()  # the loaded incidents live as long as the app: no collector pass walks them again
         self.query_one(TimelineView).loading = False
         incidents = self.desk.incidents()
         if incidents and self.selected_id is None:
@@ -286,6 +257,7 @@ class WarRoomApp(
     def on_unmount(self) -> None:
         self._sync_stop.set()
         gc.unfreeze()  # what was set aside at load can be collected again
+        gc.enable()  # also when the app ends before its first full frame
 
     # --- state → widgets ---------------------------------------------------------------------
 

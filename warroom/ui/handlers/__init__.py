@@ -13,6 +13,7 @@ from warroom.ui.handlers.guards import GuardHandlers
 from warroom.ui.handlers.incident import IncidentHandlers
 from warroom.ui.handlers.situation import SituationHandlers
 from warroom.ui.handlers.layout import LayoutHandlers
+from warroom.ui.handlers.loading import LoadingHandlers
 from warroom.ui.handlers.sync import SyncHandlers
 from warroom.ui.handlers.timeline import TimelineHandlers
 
@@ -24,6 +25,7 @@ __all__ = [
     "GuardHandlers",
     "IncidentHandlers",
     "LayoutHandlers",
+    "LoadingHandlers",
     "SituationHandlers",
     "SyncHandlers",
     "TimelineHandlers",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.widgets.checklist import ChecklistPane
 
 
@@ -57,6 +56,8 @@ class ChecklistHandlers:
         self.apply(lambda: self.desk.toggle_step(incident_id, step), done=done)
 
     def on_checklist_pane_skip_requested(self, message: ChecklistPane.SkipRequested) -> None:
+        from warroom.ui.screens.pickers import TextPrompt
+
         incident = self.require_incident()
         found = self._step(incident, message.step) if incident else None
         if found is None:

@@ -3,10 +3,14 @@ send versions, status-page components."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from warroom.domain.models import Incident
-from warroom.ui.screens.comms import DraftEditor
 from warroom.ui.widgets.comms import CommsPane
 from warroom.ui.widgets.header import HeaderBar
+
+if TYPE_CHECKING:
+    from warroom.ui.screens.comms import DraftEditor
 
 
 class CommsHandlers:
@@ -51,6 +55,8 @@ class CommsHandlers:
         heads = incident.draft_heads(template.id)
         destinations = {name: destination.type.value for name, destination in self.config.channels.items()}
         sent = [u for u in incident.sent_updates if u.template_id == template.id]
+        from warroom.ui.screens.comms import DraftEditor  # a text editor: imported when first opened
+
         editor = DraftEditor(
             template.id, template.name, template.channel, render_fresh(), heads, render_fresh, destinations,
             last_sent=sent[-1] if sent else None, cadence=self.cadence_words(incident),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from warroom.domain.ids import short_id
-from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.widgets.timeline import TimelineView
 
 
@@ -73,6 +72,8 @@ class FollowUpHandlers:
         self.push_screen(PostmortemScreen(self._incident_getter(incident_id), save_section))
 
     def action_export_markdown(self, filtered: bool = False, timeline: str = "all") -> None:
+        from warroom.ui.screens.pickers import TextPrompt
+
         incident = self.require_incident()
         if incident is None:
             return
@@ -94,6 +95,8 @@ class FollowUpHandlers:
         self.push_screen(prompt, chosen)
 
     def action_rename_incident(self) -> None:
+        from warroom.ui.screens.pickers import TextPrompt
+
         incident = self.require_incident()
         if incident is None:
             return

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from warroom.domain import changes
 from warroom.domain.commands import DomainError
 from warroom.domain.models import allowed_transitions
-from warroom.ui.screens.declare import DeclareRequest, DeclareScreen
-from warroom.ui.screens.entry import RoleHistoryScreen
-from warroom.ui.screens.pickers import AssignRoleScreen, SeverityPicker, StatusPicker
 from warroom.ui.widgets.incidents import IncidentList
 from warroom.ui.widgets.roster import RosterList
+
+if TYPE_CHECKING:
+    from warroom.ui.screens.declare import DeclareRequest
+
+# The dialogs are imported when first opened: the first frame does not need them.
 
 
 class IncidentHandlers:
@@ -40,6 +43,8 @@ class IncidentHandlers:
             summary = changes.declaration(request.title, request.severity, request.commander or self.workspace.actor)
             self.confirm_change(summary, decide, done=show_new, failed=refused)
 
+        from warroom.ui.screens.declare import DeclareScreen
+
         types = self.desk.library.incident_types if self.loaded else {}
         self.push_screen(DeclareScreen(self.workspace.actor, types, submit=submit))
 
@@ -56,6 +61,8 @@ class IncidentHandlers:
                 summary = changes.severity_change(self.desk.get(incident.id), severity)
                 self.confirm_change(summary, lambda: self.desk.update(incident.id, severity=severity))
 
+        from warroom.ui.screens.pickers import SeverityPicker
+
         self.push_screen(SeverityPicker(incident.severity), chosen)
 
     def action_set_status(self) -> None:
@@ -68,6 +75,8 @@ class IncidentHandlers:
                 summary = changes.status_change(self.desk.get(incident.id), status)
                 decide = lambda: self.desk.update(incident.id, status=status)  # noqa: E731
                 self.confirm_change(summary, decide, done=lambda _e: self._offer_to_restore(incident.id))
+
+        from warroom.ui.screens.pickers import StatusPicker
 
         self.push_screen(StatusPicker(incident.status, allowed_transitions(incident.status)), chosen)
 
@@ -123,6 +132,8 @@ class IncidentHandlers:
                 lambda: self._check_commander(person, assign), thread=True, group="check-ic", name="check the IC's name"
             )
 
+        from warroom.ui.screens.pickers import AssignRoleScreen
+
         self.push_screen(AssignRoleScreen(incident.roles, role, submit=submit))
 
     def _check_commander(self, person: str, assign) -> None:
@@ -144,6 +155,8 @@ class IncidentHandlers:
     def action_role_history(self) -> None:
         incident = self.require_incident()
         if incident is not None:
+            from warroom.ui.screens.entry import RoleHistoryScreen
+
             self.push_screen(RoleHistoryScreen(incident))
 
 

@@ -7,8 +7,6 @@ from textual.widgets import Input, Static
 
 from warroom.domain import changes
 from warroom.ui.keymap import key_for
-from warroom.ui.screens.entry import EntryScreen
-from warroom.ui.screens.pickers import TextPrompt
 from warroom.ui.widgets.scribe import ScribeInput
 from warroom.ui.widgets.search import SearchBar
 from warroom.ui.widgets.timeline import TimelineView, describe_entry, entry_label
@@ -36,6 +34,8 @@ class TimelineHandlers:
             detail.update(text, layout=False)  # its height is fixed: no layout for a new line
 
     def on_timeline_view_details_requested(self, message: TimelineView.DetailsRequested) -> None:
+        from warroom.ui.screens.entry import EntryScreen
+
         incident = self.current
         if incident is None:
             return
@@ -63,6 +63,8 @@ class TimelineHandlers:
             )
 
     def on_timeline_view_amend_requested(self, message: TimelineView.AmendRequested) -> None:
+        from warroom.ui.screens.pickers import TextPrompt
+
         incident_id = self._editable(message)
         if incident_id is None:
             return
@@ -77,6 +79,8 @@ class TimelineHandlers:
         )
 
     def on_timeline_view_redact_requested(self, message: TimelineView.RedactRequested) -> None:
+        from warroom.ui.screens.pickers import TextPrompt
+
         incident_id = self._editable(message)
         if incident_id is None:
             return

@@ -9,6 +9,7 @@ included, to the app, which puts it in the scribe box where it was meant to go.
 
 from __future__ import annotations
 
+import sys
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,11 +17,18 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Input, Label, Static
 
 from warroom.domain.changes import ChangeSummary
 from warroom.domain.text import safe_line
 from warroom.ui.screens.modal import Dialog
+
+
+def _text_boxes() -> tuple[type, ...]:
+    """Input, and TextArea once something imported it: until then no TextArea can have focus,
+    and importing it (tree-sitter themes) costs start-up time the first frame does not need."""
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return (Input, text_area.TextArea) if text_area is not None else (Input,)
 
 
 class TypingGuard:
@@ -38,7 +46,7 @@ class TypingGuard:
     def on_key(self, event: events.Key) -> None:
         if not event.is_printable or event.character is None:
             return
-        if isinstance(self.focused, (Input, TextArea)):  # type: ignore[attr-defined]
+        if isinstance(self.focused, _text_boxes()):  # type: ignore[attr-defined]
             return  # typing into the dialog's own text box
         if not self._guard_tripped and event.character in self.GUARD_ACCEPTS:
             return
