@@ -40,7 +40,7 @@ def headless(self, **kwargs):
         report["entries"] = len(self.query_one("#timeline").entries)
         report["sync"] = str(self.query_one("#header").sync_label)
         if self.sync_engine is not None:
-            for _ in range(500):  # the sync worker's first round trip
+            for _ in range(1500):  # the sync worker's first round trip (a loaded machine: seconds)
                 if "online" in str(self.query_one("#header").sync_label):
                     break
                 await pilot.pause(0.02)
@@ -60,13 +60,26 @@ sys.exit(code)
 LATER = ("httpx", "cryptography", "textual.widgets._text_area", "warroom.ui.screens.pickers", "warroom.ui.screens.comms")
 
 
-def _start(tmp_path: Path, **env: str) -> dict:
-    data = tmp_path / "data"
-    if not data.exists():
-        shutil.copytree(SAMPLE_INCIDENTS, data / "incidents")
+def _env(tmp_path: Path, **env: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
-    clean.update(WARROOM_DATA_DIR=str(data), WARROOM_CONFIG_DIR=str(tmp_path / "config"), WARROOM_USER="alice", **env)
-    done = subprocess.run([sys.executable, "-c", _FIRST_FRAME], env=clean, capture_output=True, text=True, timeout=120)
+    clean.update(WARROOM_DATA_DIR=str(tmp_path / "data"), WARROOM_CONFIG_DIR=str(tmp_path / "config"), WARROOM_USER="alice", **env)
+    return clean
+
+
+def _declare(tmp_path: Path) -> None:
+    """alice's own incident, written with the command line (a server takes her events)."""
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "warroom", *args], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("declare", "--title", "Checkout errors after deploy", "--sev", "2")
+    incident = run("list").split()[0]
+    run("log", incident, "Rolled back the 14:02 deploy; error rate falling")
+
+
+def _start(tmp_path: Path, **env: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", _FIRST_FRAME], env=_env(tmp_path, **env), capture_output=True, text=True, timeout=120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
     return json.loads(lines[-1].removeprefix("REPORT "))
@@ -77,6 +90,7 @@ def _imported(modules: list[str], name: str) -> bool:
 
 
 def test_first_frame_without_a_server_imports_no_http_stack_editor_or_dialogs(tmp_path):
+    shutil.copytree(SAMPLE_INCIDENTS, tmp_path / "data" / "incidents")
     report = _start(tmp_path)
     assert report["entries"] > 0  # the first frame really is the loaded timeline
     assert "local only" in report["sync"]
@@ -87,7 +101,8 @@ def test_with_a_server_configured_the_same_start_syncs(tmp_path, server_factory)
     server = server_factory()
     token = server.add_token("alice")
     server.start()
+    _declare(tmp_path)
     report = _start(tmp_path, WARROOM_SERVER=server.url, WARROOM_TOKEN=token)
     assert report["entries"] > 0
-    assert "online" in report["sync"], report["sync"]
+    assert "online" in report["sync"], report["sync"]  # not "connecting…", not "offline"
     assert _imported(report["modules_after_sync"], "httpx")

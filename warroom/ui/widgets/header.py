@@ -33,9 +33,10 @@ class HeaderBar(Widget):
     }
     """
 
-    incident: reactive[Incident | None] = reactive(None, always_update=True)
-    """The selected incident (None: no incident yet). The screen is laid out again only
-    when the header's height changes (see ``watch_incident``)."""
+    incident: reactive[Incident | None] = reactive(None, always_update=True, repaint=False)
+    """The selected incident (None: no incident yet). The header is drawn again only when
+    what it shows changed, and the screen laid out again only when its height did (see
+    ``watch_incident``)."""
     now: reactive[datetime | None] = reactive(None)
     """The current time, set by the app's ticking clock."""
     user: reactive[str] = reactive("")
@@ -48,6 +49,9 @@ class HeaderBar(Widget):
     """'update due 04:30Z (in 14m)', 'UPDATE OVERDUE 04:30Z (3m late)', or empty when no
     cadence applies."""
     cadence_overdue: reactive[bool] = reactive(False)
+
+    _drawn: Text | None = None
+    """What the last ``render`` returned."""
 
     def _facts(self, width: int) -> Text:
         """Duration, cadence, clock, user and sync state, most important first."""
@@ -92,14 +96,22 @@ class HeaderBar(Widget):
         return line
 
     def watch_incident(self) -> None:
-        # Every saved entry sets the incident; most change nothing of the header's height,
-        # and a layout of the whole screen is most of what drawing that entry costs.
+        # Every saved or received entry sets the incident; most change nothing the header
+        # shows, and redrawing it anyway (or laying out the whole screen) is a good part of
+        # what drawing that entry costs.
         width, height = self.content_size
-        if not width or self.get_content_height(None, None, width) != height:
+        if not width:
             self.refresh(layout=True)
+            return
+        text = self._text(width)
+        if min(4, len(text.plain.split("\n"))) != height:
+            self.refresh(layout=True)
+        elif (text if width == self.size.width else self._text(max(1, self.size.width))) != self._drawn:
+            self.refresh()
 
     def render(self) -> Text:
-        return self._text(max(1, self.size.width))
+        self._drawn = self._text(max(1, self.size.width))
+        return self._drawn
 
     def get_content_height(self, container, viewport, width: int) -> int:
         # Measured at the width the layout offers, not the current size: at the first layout

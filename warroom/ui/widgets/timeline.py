@@ -195,19 +195,21 @@ class TimelineView(ScrollView, can_focus=True):
         self._all_count = len(self._all)
         self._show_date = bool(entries) and entries[0].at.date() != entries[-1].at.date()
         self._cursor_strips = []
-        self._set_virtual_size()
+        cursor = len(entries) - 1 if following else min(self.cursor, len(entries) - 1)
+        moved = cursor != self.cursor
+        if not moved:
+            self._set_virtual_size()  # a moved cursor's watcher does it (and says it moved)
+        self.cursor = cursor
         if following:
-            self.cursor = len(entries) - 1
             if grew:  # the live case, at a size already laid out: now, in the new line's frame
                 self.scroll_to_region_of_cursor()
             self.call_after_refresh(self.scroll_to_region_of_cursor)
-        else:
-            self.cursor = min(self.cursor, len(entries) - 1)
         self._say_count()
         self.refresh()
-        # The selected entry may have changed in place (amended, redacted): the detail line
-        # below must say so now, not when the cursor next moves.
-        self.post_message(self.CursorMoved(self, self.selected))
+        if not moved:
+            # The selected entry may have changed in place (amended, redacted): the detail
+            # line below must say so now, not when the cursor next moves.
+            self.post_message(self.CursorMoved(self, self.selected))
 
     def _say_count(self) -> None:
         shown, total = len(self._entries), len(self._all)
