@@ -225,6 +225,7 @@ class ScribeDesk(Vertical):
         self.entered_count = 0
         """Lines entered so far (Enter or a paste), saved or not."""
         self._shown_unsaved: tuple = ()
+        self._change_after_frame = False
 
     def compose(self) -> ComposeResult:
         yield ScribeInput(id="scribe")
@@ -311,6 +312,15 @@ class ScribeDesk(Vertical):
         line.state, line.reason = LineState.SAVING, ""
         assert line.event is not None and self._writer is not None
         self._writer.put(line.key, line.event)
+        # The emptied box goes out in a frame of its own, as light as a keystroke's: the
+        # next line can be typed at once. The saving marks (the box's border, the timeline's
+        # saving row) follow in the next frame, unless the line is on disk by then.
+        if not self._change_after_frame:
+            self._change_after_frame = True
+            self.call_after_refresh(self._changed_after_frame)
+
+    def _changed_after_frame(self) -> None:
+        self._change_after_frame = False
         self._changed()
 
     def on_scribe_desk_lines_written(self, message: LinesWritten) -> None:
