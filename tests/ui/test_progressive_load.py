@@ -8,6 +8,7 @@ import threading
 from warroom.domain.models import HUMAN_ENTRY_KINDS
 from warroom.domain.timeline_filter import parse_filter
 from warroom.store import preview as preview_module
+from warroom.ui.widgets.header import HeaderBar
 from warroom.store.workspace import Workspace
 from warroom.ui.screens.console import ConsoleScreen
 from warroom.ui.widgets.timeline import TimelineView
@@ -61,6 +62,10 @@ async def _watch_the_load(app, *, pilot_release, whole, incident_id, clock) -> N
         assert timeline.selected == timeline.entries[-1]  # at the end, where the load leaves it too
         assert "loading older entries…" in str(timeline.border_subtitle)
         assert f"latest {len(timeline.entries)} entries" in str(timeline.border_subtitle)
+        # The header must not invite declaring the incident again while it is being read.
+        header = app.query_one(HeaderBar)
+        assert "loading incidents…" in header._heading(120).plain
+        assert "no incident selected" not in header._heading(120).plain
 
         # Nothing acts on a partial timeline: said, not done.
         timeline.focus()
@@ -89,6 +94,7 @@ async def _watch_the_load(app, *, pilot_release, whole, incident_id, clock) -> N
         assert seen and len(seen[0]) == len(whole)
         await pilot.pause()
         assert not timeline.previewing
+        assert "Checkout errors" in header._heading(120).plain
         # The search now runs over the whole timeline.
         matching = search.apply(whole)
         assert timeline.entries == matching and len(matching) > len(search.apply(latest))
@@ -107,3 +113,13 @@ async def test_a_small_data_dir_opens_without_a_preview(tmp_path, clock, make_ap
         await until(pilot, lambda: app.loaded, "the load")
         await pilot.pause()
         assert shown == [] and not app.query_one(TimelineView).previewing
+
+
+async def test_an_empty_data_dir_invites_a_declaration_once_read(tmp_path, make_app):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.loaded, "the load")
+        await pilot.pause()
+        header = app.query_one(HeaderBar)
+        assert not header.loading
+        assert "no incident selected — press n to declare one" in header._heading(120).plain

@@ -222,6 +222,7 @@ class WarRoomApp(
     def _loaded(self, warnings: list[str], errors: list[str]) -> None:
         self.loaded = True
         self.query_one(TimelineView).loading = False
+        self.query_one(HeaderBar).loading = False
         incidents = self.desk.incidents()
         if incidents and self.selected_id is None:
             self.selected_id = incidents[0].id

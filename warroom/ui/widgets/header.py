@@ -49,6 +49,10 @@ class HeaderBar(Widget):
     """'update due 04:30Z (in 14m)', 'UPDATE OVERDUE 04:30Z (3m late)', or empty when no
     cadence applies."""
     cadence_overdue: reactive[bool] = reactive(False)
+    loading: bool = True
+    """True until the journals are read: "no incident selected" then would be a lie, and an
+    invitation to declare the incident again. The app clears it just before it sets the
+    first ``incident``, which draws the header again."""
 
     _drawn: Text | None = None
     """What the last ``render`` returned."""
@@ -86,7 +90,10 @@ class HeaderBar(Widget):
         line = Text()
         if incident is None:
             line.append(" warroom ", style="bold reverse")
-            line.append("  no incident selected — press n to declare one", style="italic")
+            if self.loading:
+                line.append("  loading incidents…", style="italic")
+            else:
+                line.append("  no incident selected — press n to declare one", style="italic")
             return line
         line.append_text(severity_badge(incident.severity, long=width >= 100))
         line.append(" ")
