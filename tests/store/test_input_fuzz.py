@@ -477,6 +477,13 @@ def test_canonical_lines_take_the_fast_path_and_round_trip(event):
         {"payload": {"entry_kind": "note"}},
         {"payload": {"entry_kind": "declared", "text": "x"}},
         {"extra": 1},
+        # The fast path checks id, hlc, time and signature in one regex over the values joined
+        # by newlines: a value carrying a newline (or another field) must not slip through.
+        {"id": GOOD_DICTS[2]["id"] + "\n" + GOOD_DICTS[2]["hlc"]},
+        {"hlc": GOOD_DICTS[2]["hlc"] + "\n" + GOOD_DICTS[2]["at"]},
+        {"at": GOOD_DICTS[2]["at"] + "\n"},
+        {"id": GOOD_DICTS[2]["id"] + "\n"},
+        {"hlc": ""},
     ],
 )
 def test_lines_off_the_canonical_shape_get_full_validations_answer(change):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from warroom.domain import commands
 from warroom.domain.clock import FixedClock
 from warroom.domain.commands import DomainError, EventFactory
+from warroom.domain.fold import IncidentFolder
 from warroom.domain.hlc import HlcValue, HybridClock
 from warroom.domain.ids import short_id, uuid7
 from warroom.domain.models import EntryKind, Severity, Status
@@ -301,3 +303,22 @@ def test_load_ignores_unrelated_files(tmp_path):
     assert report.errors == []
     assert [i.id for i in fresh.incidents()] == [incident_id]
     assert fresh.poll() == {}
+
+
+def test_a_big_load_keeps_the_collector_paused_from_first_parse_to_last_fold(tmp_path, monkeypatch):
+    # Each pause of the garbage collector ends with a pass over every object made so far: a
+    # load pauses it once, over all its journals (none big enough to pause it alone), and
+    # leaves it running afterwards.
+    ws = open_ws(tmp_path)
+    for n in range(2):
+        incident_id = declare(ws, title=f"Checkout failing {n}")
+        state = ws.get(incident_id)
+        ws.record([commands.log_entry(ws.factory, state, f"probe {k} of pool db-{n}") for k in range(300)])
+    seen: list[bool] = []
+    real_parse, real_add_many = Journal._parse_lines, IncidentFolder.add_many
+    monkeypatch.setattr(Journal, "_parse_lines", lambda *a: seen.append(gc.isenabled()) or real_parse(*a))
+    monkeypatch.setattr(IncidentFolder, "add_many", lambda *a: seen.append(gc.isenabled()) or real_add_many(*a))
+    loaded = open_ws(tmp_path)
+    assert seen == [False] * 4  # two parses, two folds
+    assert gc.isenabled()
+    assert sorted(len(i.timeline) for i in loaded.incidents()) == [302, 302]  # declared, commander assigned, 300 notes

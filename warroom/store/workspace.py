@@ -25,7 +25,7 @@ from pathlib import Path
 from warroom.domain.clock import Clock, SystemClock
 from warroom.domain.commands import DomainError, EventFactory
 from warroom.domain.events import Event
-from warroom.domain.fold import IncidentFolder
+from warroom.domain.fold import IncidentFolder, bulk
 from warroom.domain.hlc import HybridClock
 from warroom.domain.ids import matches_ref, short_id
 from warroom.domain.models import Incident, canonical_person, incident_sort_key
@@ -212,14 +212,17 @@ class Workspace:
                 incident_id = paths.journal_incident_id(path.name)
                 if incident_id and incident_id not in self._journals:
                     todo.append((incident_id, path))
-            sizes = [_size(path) for _, path in todo] if progress else []
+            sizes = [_size(path) for _, path in todo]
             total, before = sum(sizes), 0
-            for index, (incident_id, path) in enumerate(todo):
-                step = None
-                if progress is not None:
-                    step = lambda done, _total, base=before: progress(base + done, total)  # noqa: E731
-                    before += sizes[index]
-                self._open_journal(incident_id, path, step)
+            # One pause of the collector over every parse and fold: each pause's end costs a
+            # pass over all the objects made so far (a 100,000-entry incident's, ~30 ms).
+            with bulk(total // 100):
+                for index, (incident_id, path) in enumerate(todo):
+                    step = None
+                    if progress is not None:
+                        step = lambda done, _total, base=before: progress(base + done, total)  # noqa: E731
+                        before += sizes[index]
+                    self._open_journal(incident_id, path, step)
             return self.report
 
     def _open_journal(self, incident_id: str, path: Path, progress: Callable[[int, int], None] | None = None) -> list[Event]:
