@@ -13,9 +13,12 @@ that reads from it later learns the same way whether the server still has its ev
 A held poll must cost next to nothing, however many there are: a thousand people watching
 an incident must not slow down the people writing to it. So:
 
-* **One wake-up for everyone.** Held polls all wait on the same future; publishing resolves
-  it once. Nothing per poll happens on a commit. This process's commits call ``committed``;
-  with several replicas on PostgreSQL the store's listener calls ``changed_elsewhere``.
+* **Woken at once.** Each held poll awaits a future of its own, which publishing resolves
+  directly: its task runs in the event loop's very next turn, ahead of the push that caused
+  the publish (a shared future awaited through ``asyncio.wait`` took two more turns, and the
+  push's answer went out first). Nothing else per poll happens on a commit. This process's
+  commits call ``committed`` (from the ledger's thread, right after the commit); with
+  several replicas on PostgreSQL the store's listener calls ``changed_elsewhere``.
 * **Pages are built once and shared.** A long-poll's page is the rows after its cursor up to
   the *published* mark; pages are cached per ``(mark, limit)`` until the next publish, so a
   thousand polls at the same cursor (everyone up to date) cost one database read and one
@@ -41,8 +44,8 @@ an incident must not slow down the people writing to it. So:
 * **Compressed once.** A client that accepts gzip (httpx does) gets the page compressed;
   a shared page is compressed once for all its readers, so a thousand watchers cost the
   machine a tenth of the bytes to copy.
-* **Revocation cuts.** Each held poll also waits on its token's future; ``cut`` resolves it
-  when the token is revoked, and the poll answers 401.
+* **Revocation cuts.** ``cut`` resolves the held polls of a revoked token with "cut", and
+  they answer 401.
 """
 
 from __future__ import annotations
@@ -151,11 +154,9 @@ class Feed:
         self.held = 0
         self.publishes = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._generation: asyncio.Future | None = None
+        self._waiters: dict[asyncio.Future, str | None] = {}  # held poll -> its token digest
         self._pages: dict[tuple[Mark, str, int], asyncio.Future] = {}
         self._issued: dict[tuple[Mark, str], None] = {}  # (mark, anchor) handed out, newest last
-        self._cuts: dict[str, asyncio.Future] = {}
-        self._cut_refs: dict[str, int] = {}
         self._publish_handle: asyncio.Handle | None = None
         self._dirty = False
         self._cycle_started = 0.0
@@ -173,7 +174,6 @@ class Feed:
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-            self._generation = self._loop.create_future()
         return self._loop
 
     async def start(self) -> None:
@@ -189,8 +189,12 @@ class Feed:
     def shut(self) -> None:
         """Answer every held poll now, so a graceful shutdown is not held up 25 s."""
         self.closing = True
-        if self._generation is not None and not self._generation.done():
-            self._generation.set_result(None)
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        woken, self._waiters = self._waiters, {}
+        for waiter in woken:
+            _settle(waiter, False)
 
     # --- commits and publishing ----------------------------------------------------------
 
@@ -226,7 +230,6 @@ class Feed:
         self.published = head
         self.publishes += 1
         self._pages = {}
-        woken, self._generation = self._generation, loop.create_future()
         self._cycle_started = loop.time()
         # Done once nine in ten are back: a client that left, or one busy with what it got,
         # must not hold everyone else's next publish back.
@@ -234,7 +237,7 @@ class Feed:
         if self._cycle_pending:
             # A failsafe: polls that never come back (gone, cut) must not stall the feed.
             loop.call_later(MAX_PACE, self._cycle_timeout, self.publishes)
-        woken.set_result(None)
+        self._wake_all()
 
     def _cycle_timeout(self, publish_number: int) -> None:
         if publish_number == self.publishes and self._cycle_pending > 0:
@@ -317,7 +320,7 @@ class Feed:
     async def _wait(self, after: Mark, timeout: float, token: str | None) -> bool:
         """Hold until rows after ``after`` are published, ``timeout`` passes or the token is
         cut; True when it was cut."""
-        self._ensure_loop()
+        loop = self._ensure_loop()
         if self.published > after or self.closing:
             return False
         if self._cycle_pending > 0:
@@ -326,41 +329,23 @@ class Feed:
             self._cycle_pending -= 1
             if self._cycle_pending == 0:
                 self._end_cycle()
-        waits = [self._generation]
-        cut = self._cut_future(token) if token is not None else None
-        if cut is not None:
-            waits.append(cut)
+        waiter = loop.create_future()  # its own: awaiting a shared one could cancel it
+        self._waiters[waiter] = token
+        timer = loop.call_later(timeout, _settle, waiter, False)
         self.held += 1
         try:
-            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            return await waiter
         finally:
             self.held -= 1
-            if token is not None:
-                self._drop_cut(token)
-        return cut is not None and cut.done()
-
-    def _cut_future(self, token: str) -> asyncio.Future:
-        future = self._cuts.get(token)
-        if future is None:
-            future = self._cuts[token] = self._ensure_loop().create_future()
-        self._cut_refs[token] = self._cut_refs.get(token, 0) + 1
-        return future
-
-    def _drop_cut(self, token: str) -> None:
-        left = self._cut_refs.get(token, 0) - 1
-        if left > 0:
-            self._cut_refs[token] = left
-        else:
-            self._cut_refs.pop(token, None)
-            if token in self._cuts and not self._cuts[token].done():
-                del self._cuts[token]
+            timer.cancel()
+            self._waiters.pop(waiter, None)
 
     def cut(self, tokens: set[str]) -> None:
         """End the held polls of these token digests (revoked)."""
-        for token in tokens:
-            future = self._cuts.pop(token, None)
-            if future is not None and not future.done():
-                future.set_result(None)
+        for waiter, token in list(self._waiters.items()):
+            if token is not None and token in tokens:
+                del self._waiters[waiter]
+                _settle(waiter, True)
 
     def _stored(self, rows: list[StoredEvent], positions: list[int], kept: dict[str, str], dropped: list[str]) -> None:
         """From the ledger, in commit order: keep the newest rows (and their text keys, as
@@ -452,6 +437,11 @@ class Feed:
         cursor_out = encode_cursor(store.db_id, store.mark_text(next_mark), next_anchor)
         body = f'{{"events":[{items}],"cursor":{json.dumps(cursor_out)},"more":{"true" if more else "false"}}}'
         return body.encode("utf-8")
+
+
+def _settle(waiter: asyncio.Future, cut: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(cut)
 
 
 def event_id_of(event_json: str) -> str | None:
