@@ -300,3 +300,38 @@ def test_a_held_poll_is_answered_when_something_arrives(server):
     again = httpx.get(f"{server.url}/v1/feed", params={"timeout": 5, "cursor": pages[0]["cursor"]}, headers=headers)
     assert [item["event"]["id"] for item in again.json()["events"]] == [entry.id]
 
+
+
+def test_revoking_one_token_ends_only_its_held_polls(server):
+    """Everyone else's held polls stay held through a revocation and get the next event (an
+    empty page would mean they were let go instead)."""
+    frank = server.add_token("frank")
+    bob = {"Authorization": f"Bearer {server.tokens['bob']}"}
+    gone = {"Authorization": f"Bearer {frank}"}
+    alice = {"Authorization": f"Bearer {server.tokens['alice']}"}
+    declared = declare(make_factory("alice"), title="after frank left", severity=Severity.SEV2)
+
+    async def watch() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            cursor = (await http.get("/v1/feed", params={"timeout": 0}, headers=bob)).json()["cursor"]
+            held = {"timeout": 20, "cursor": cursor}
+            franks = [asyncio.create_task(http.get("/v1/feed", params=held, headers=gone)) for _ in range(2)]
+            bobs = [asyncio.create_task(http.get("/v1/feed", params=held, headers=bob)) for _ in range(2)]
+            await asyncio.sleep(0.5)
+            store = server.open_store()
+            try:
+                assert store.remove_token("frank")
+            finally:
+                store.close()
+            cut = await asyncio.gather(*franks)  # within the server's refresh, not at the hold's end
+            assert not any(poll.done() for poll in bobs)
+            pushed = await http.post("/v1/events", json=events_body(declared), headers=alice)
+            assert pushed.status_code == 200
+            return cut, await asyncio.gather(*bobs)
+
+    cut, answered = asyncio.run(watch())
+    assert [r.status_code for r in cut] == [401, 401]
+    assert all("after frank left" not in r.text for r in cut)
+    assert [r.status_code for r in answered] == [200, 200]
+    for response in answered:
+        assert [item["event"]["id"] for item in response.json()["events"]] == [e.id for e in declared]
