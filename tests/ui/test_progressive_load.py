@@ -123,3 +123,22 @@ async def test_an_empty_data_dir_invites_a_declaration_once_read(tmp_path, make_
         header = app.query_one(HeaderBar)
         assert not header.loading
         assert "no incident selected — press n to declare one" in header._heading(120).plain
+
+
+async def test_the_previewed_incident_stays_selected_once_everything_is_loaded(tmp_path, clock, make_app, monkeypatch):
+    # Both SEV2 and open: on its own the console would select the older one first.
+    older = make_incident(tmp_path, clock, "Older queue alarm", 40)
+    latest = make_incident(tmp_path, clock, "Checkout errors", 400)
+    monkeypatch.setattr(preview_module, "PREVIEW_FROM_BYTES", 1)
+    reader = Workspace(tmp_path, "reader", clock)
+    reader.load()
+    assert [i.id for i in reader.incidents()][:2] == [older, latest]
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        timeline = app.query_one(TimelineView)
+        await until(pilot, lambda: app.loaded, "the load")
+        await pilot.pause()
+        assert app.selected_id == latest
+        assert app.current.title == "Checkout errors"
+        assert "Checkout errors entry 390: queue depth 5" in [e.text for e in timeline.entries]

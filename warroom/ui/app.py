@@ -146,6 +146,8 @@ class WarRoomApp(
         self._poll_journals = poll_journals
         self._cursor_blink = cursor_blink  # off in snapshot tests: a blinking cursor flakes
         self.selected_id: str | None = None
+        self._previewed_id: str | None = None
+        """The incident shown (its latest entries) while the journals were still loading."""
         self.loaded = False
         self._was_overdue = False
         self.sync_engine = sync_engine
@@ -225,7 +227,10 @@ class WarRoomApp(
         self.query_one(HeaderBar).loading = False
         incidents = self.desk.incidents()
         if incidents and self.selected_id is None:
-            self.selected_id = incidents[0].id
+            # The screen stays on the incident whose latest entries were shown while loading
+            # (unless it is closed): switching under someone already reading it would surprise.
+            previewed = [i for i in incidents if i.id == self._previewed_id and i.is_active]
+            self.selected_id = (previewed or incidents)[0].id
         self.refresh_views(reset_timeline=True)
         self._tick()
         for warning in warnings:

@@ -41,6 +41,7 @@ class LoadingHandlers:
             drawn = threading.Event()
 
             def show() -> None:
+                self._previewed_id = preview.incident_id
                 timeline = self.query_one(TimelineView)
                 timeline.show_preview(preview.entries)
                 timeline.call_after_refresh(drawn.set)
