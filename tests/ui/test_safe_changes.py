@@ -13,6 +13,7 @@ from warroom.ui.screens.confirm import ConfirmChange
 from warroom.ui.screens.declare import DeclareScreen
 from warroom.ui.screens.pickers import AssignRoleScreen, StatusPicker, TextPrompt
 from warroom.ui.widgets.notices import NoticeBar
+from warroom.ui.widgets.scribe_desk import ScribeDesk
 from warroom.ui.widgets.scribe import ScribeInput
 
 try:
@@ -190,6 +191,36 @@ async def test_bursts_starting_with_other_dialog_keys_change_nothing(make_app, s
         assert (app.current.severity, app.current.status) == (incident.severity, incident.status)
         assert app.current.roles == incident.roles and app.current.command_runs == {}
         assert len(app.desk.incidents()) == declared
+
+
+async def test_a_line_starting_with_pane_keys_keeps_them(make_app, sample_dir):
+    """1-5 switch panes; typed in one run with the rest of a line they are part of it."""
+    app = make_app(sample_dir, poll_journals=False, user="grace")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for line in ("14:32 rollback finished", "3 pods restarted", "25 errors in 5 minutes"):
+            await pilot.press("escape", "2")  # the timeline has focus, the box does not
+            await pilot.pause(0.3)  # that "2" is not part of the line
+            send_at_once(app, [*typed(line), "enter"])
+            await handled(pilot)
+            assert app.screen is app.screen_stack[0], line
+            logged = [e.text for e in app.current.timeline]  # a backdated entry sorts by its time
+            waiting = [queued.text for queued in app.query_one(ScribeDesk).unsaved]
+            if line.startswith("14:32"):  # a time: logged at 14:32 or asked about, never cut
+                assert "rollback finished" in logged or line in waiting, (waiting, app.query_one(ScribeInput).value)
+            else:
+                assert app.current.timeline[-1].text == line, (waiting, app.query_one(ScribeInput).value)
+
+
+async def test_a_pane_key_pressed_alone_is_not_put_before_later_typing(make_app, sample_dir):
+    app = make_app(sample_dir, poll_journals=False, user="grace")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "2")
+        await pilot.pause(0.3)  # a person looking at the timeline before typing
+        send_at_once(app, [*typed("hello")])
+        await handled(pilot)
+        assert app.query_one(ScribeInput).value == "hello"
 
 
 # --- dialogs keep what was typed ---------------------------------------------------------------------

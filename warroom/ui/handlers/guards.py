@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from warroom.domain.scribe_entry import PreparedEntry
 
 
+_BURST_SECONDS = 0.02
+"""Keys this close together arrived in one read (a paste, a laggy SSH link, ``tmux send-keys``):
+one run of typing. Far below a person's fastest keystrokes, so a pane key pressed by hand just
+before typing stays a pane key."""
+
+
 class GuardHandlers:
     """Mixed into ``WarRoomApp``."""
 
@@ -47,6 +53,10 @@ class GuardHandlers:
         self.local_zone = local_zone()
         """The machine's zone: the timeline's local time, and how typed times are read then."""
         self._typed_run = ""
+        self._typed_run_at = 0.0
+        self._stray_at = 0.0
+        """When the last key went to the scribe box as stray typing."""
+        """When the last bound key of ``_typed_run`` was typed (``events.Key.time``)."""
 
     def mount_scribe_and_banners(self) -> None:
         desk = self.query_one(ScribeDesk)
@@ -126,12 +136,22 @@ class GuardHandlers:
         if self.screen is not base:
             self._typed_run += event.character  # a dialog's own key (SEV digit): kept for later
             return
-        if event.key in self.screen.active_bindings:
-            self._typed_run = event.character
+        # Bound keys typed in one burst with the typing behind them are part of the line:
+        # "14:32 rollback done" typed from a pane must not lose "14" to the pane keys 1 and 4.
+        in_burst = event.time - self._typed_run_at <= _BURST_SECONDS
+        # Once a run went to the box, the keys behind it in the same burst follow it there,
+        # even those a pane binds (digits switch panes, space ticks a checklist step): they
+        # may reach the app before the box has focus.
+        following = event.time - self._stray_at <= _BURST_SECONDS
+        if event.key in self.screen.active_bindings and not following:
+            self._typed_run = (self._typed_run if in_burst else "") + event.character
+            self._typed_run_at = event.time
             return
         event.stop()
         event.prevent_default()
-        self._typed_run = ""
+        if not in_burst:
+            self._typed_run = ""  # a pane key pressed on its own a while ago, not part of this
+        self._stray_at = event.time
         self.take_stray_typing(event.character)
 
     def take_key_typed_before(self, event: events.Key) -> bool:
